@@ -1,0 +1,118 @@
+"""The model artifact: what training leaves in the model directory and inference loads.
+
+SageMaker tars the training container's model directory into ``model.tar.gz``; hosting
+extracts it again. Our artifact is one JSON file, ``model.json`` (format described in this
+folder's README), so a later release can still read artifacts written by this one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "local-linear-learner"
+VERSION = 1
+MODEL_FILE = "model.json"
+
+
+class ArtifactError(ValueError):
+    """The artifact is missing, unreadable, or of a format this release cannot read."""
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A trained linear model in the units of the raw data.
+
+    ``weights`` has shape (feature_dim,) and ``bias`` is a float, both already folded
+    with the training scaler, so ``score = features @ weights + bias`` in label units.
+    """
+
+    weights: np.ndarray
+    bias: float
+    predictor_type: str = "regressor"
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.weights.shape[0])
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Scores for ``features`` of shape (n_rows, feature_dim); returns shape (n_rows,)."""
+        return features @ self.weights + self.bias
+
+
+def save(model: LinearModel, model_dir: str | Path) -> Path:
+    """Write ``model`` as ``model_dir/model.json`` and return that path."""
+    path = Path(model_dir) / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "predictor_type": model.predictor_type,
+        "feature_dim": model.feature_dim,
+        "weights": [float(w) for w in model.weights],
+        "bias": float(model.bias),
+        "metadata": model.metadata,
+    }
+    path.write_text(json.dumps(document, indent=1))
+    return path
+
+
+def pack(model_dir: str | Path, tar_path: str | Path) -> Path:
+    """Tar the contents of ``model_dir`` into ``tar_path`` (gzip), as SageMaker does after training."""
+    tar_path = Path(tar_path)
+    with tarfile.open(tar_path, "w:gz") as tar:
+        for member in sorted(Path(model_dir).iterdir()):
+            tar.add(member, arcname=member.name)
+    return tar_path
+
+
+def load(path: str | Path) -> LinearModel:
+    """Read a model from a model directory, its ``model.json``, or a ``model.tar.gz``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.exists():
+        raise ArtifactError(f"no model artifact at {path}")
+    if tarfile.is_tarfile(path):
+        return _parse(_read_from_tar(path), source=str(path))
+    return _parse(path.read_bytes(), source=str(path))
+
+
+def _read_from_tar(tar_path: Path) -> bytes:
+    with tarfile.open(tar_path, "r:*") as tar:
+        try:
+            member = tar.extractfile(MODEL_FILE)
+        except KeyError:
+            member = None
+        if member is None:
+            raise ArtifactError(f"{tar_path} holds no {MODEL_FILE}")
+        return io.BufferedReader(member).read()
+
+
+def _parse(raw: bytes, source: str) -> LinearModel:
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        raise ArtifactError(f"{source} is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ArtifactError(f"{source} is not a {FORMAT} artifact")
+    version = document.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise ArtifactError(
+            f"{source} has artifact version {version!r}; this release reads versions up to {VERSION}"
+        )
+    weights = np.asarray(document["weights"], dtype=np.float64)
+    if weights.shape != (document["feature_dim"],):
+        raise ArtifactError(f"{source}: weights do not match feature_dim {document['feature_dim']}")
+    return LinearModel(
+        weights=weights,
+        bias=float(document["bias"]),
+        predictor_type=document.get("predictor_type", "regressor"),
+        metadata=document.get("metadata", {}),
+    )
