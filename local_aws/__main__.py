@@ -1,0 +1,42 @@
+"""``python -m local_aws serve [--port N] [--state-dir DIR] [--region R]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .constants import DEFAULT_REGION
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_aws", description="A local AWS for the SageMaker lab."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the emulator in the foreground")
+    serve_parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    serve_parser.add_argument(
+        "--state-dir", help="keep S3 objects and finished training jobs here across restarts"
+    )
+    serve_parser.add_argument("--region", default=DEFAULT_REGION, help="region to provision")
+    serve_parser.add_argument(
+        "--watch-stdin", action="store_true", help="stop when stdin closes (used by start())"
+    )
+    serve_parser.add_argument(
+        "--work-dir",
+        help="folder for jobs and endpoints, removed at exit (default: a temporary one)",
+    )
+    args = parser.parse_args(argv)
+    from .server import serve
+
+    serve(args.port, args.state_dir, args.region, args.watch_stdin, args.work_dir)
+    # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
+    # slow teardown of moto's backends (about a second) so the port and process go at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

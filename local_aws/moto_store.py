@@ -1,0 +1,104 @@
+"""The emulator's one state for S3 objects and CloudWatch Logs: moto's in-process backends.
+
+The SageMaker backend reads training channels, writes ``model.tar.gz`` and appends training
+log events here, so clients see them through moto's S3 and Logs APIs on the same server.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable
+from typing import BinaryIO
+
+from moto.backends import get_backend
+
+from .constants import ACCOUNT_ID
+
+
+class S3LocationError(LookupError):
+    """An ``s3://`` location is malformed, or its bucket or objects do not exist."""
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``"s3://bucket/some/key"`` -> ``("bucket", "some/key")``; S3LocationError if malformed."""
+    if not uri.startswith("s3://") or len(uri) <= len("s3://"):
+        raise S3LocationError(f'"{uri}" is not an S3 URI of the form s3://bucket/key')
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+class MotoStore:
+    """Reads and writes S3 objects and log events in moto's backends for one account."""
+
+    def __init__(self, account_id: str = ACCOUNT_ID):
+        self.account_id = account_id
+        self._logs_lock = threading.Lock()
+
+    @property
+    def s3(self):
+        return get_backend("s3")[self.account_id]["aws"]
+
+    def logs(self, region: str):
+        return get_backend("logs")[self.account_id][region]
+
+    def iam(self):
+        return get_backend("iam")[self.account_id]["global"]
+
+    def _bucket(self, name: str):
+        try:
+            return self.s3.get_bucket(name)
+        except Exception as error:  # moto raises MissingBucket, a werkzeug HTTPException
+            raise S3LocationError(f'The bucket "{name}" does not exist') from error
+
+    def list_prefix(self, uri: str) -> list[tuple[str, Callable[[], BinaryIO]]]:
+        """Objects under an S3Prefix as ``(relative name, opener)``, sorted by key.
+
+        The relative name is the key after the prefix's last ``/``, as SageMaker lays out
+        File-mode channels; each opener returns a fresh stream of the object's bytes.
+        """
+        bucket_name, prefix = split_s3_uri(uri)
+        bucket = self._bucket(bucket_name)
+        keys, _, _, _ = self.s3.list_objects(bucket, prefix or None, None, None, None)
+        cut = prefix.rfind("/") + 1
+        return [(key.name[cut:], _opener(key)) for key in keys if not key.name.endswith("/")]
+
+    def get_bytes(self, uri: str) -> bytes:
+        """The bytes of the object at ``uri``; S3LocationError if it does not exist."""
+        bucket_name, key_name = split_s3_uri(uri)
+        self._bucket(bucket_name)
+        key = self.s3.get_object(bucket_name, key_name)
+        if key is None:
+            raise S3LocationError(f'No object at "{uri}"')
+        return key.value
+
+    def exists(self, uri: str) -> bool:
+        """True if an object exists at ``uri``."""
+        try:
+            bucket_name, key_name = split_s3_uri(uri)
+            self._bucket(bucket_name)
+        except S3LocationError:
+            return False
+        return self.s3.get_object(bucket_name, key_name) is not None
+
+    def put_bytes(self, uri: str, data: bytes) -> None:
+        """Store ``data`` at ``uri``; S3LocationError if the bucket does not exist."""
+        bucket_name, key_name = split_s3_uri(uri)
+        self._bucket(bucket_name)
+        self.s3.put_object(bucket_name, key_name, data)
+
+    def append_log_events(
+        self, region: str, group: str, stream: str, events: list[tuple[int, str]]
+    ) -> None:
+        """Append ``(timestamp ms, message)`` events to a stream, creating group and stream."""
+        logs = self.logs(region)
+        with self._logs_lock:
+            if group not in logs.groups:
+                logs.create_log_group(group, tags={})
+            if stream not in logs.groups[group].streams:
+                logs.create_log_stream(group, stream)
+            logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+
+def _opener(key) -> Callable[[], BinaryIO]:
+    return lambda: io.BytesIO(key.value)

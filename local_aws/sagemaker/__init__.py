@@ -1,0 +1,1 @@
+"""The SageMaker control plane and runtime, served by the emulator."""

@@ -1,0 +1,586 @@
+"""The SageMaker backend: state and behaviour of training jobs, models, configs and endpoints.
+
+Training jobs and endpoints run out of the server's process through ``local_aws.workers``;
+their events come back here and become statuses, CloudWatch log events, S3 artifacts and
+metrics in moto's backends (``MotoStore``). Operation methods take the request's members
+(already checked against botocore's input shape) and return the answer's members.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from ..constants import TRAINING_LOG_GROUP
+from ..moto_store import MotoStore, S3LocationError
+from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
+from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
+from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
+from .hosting import (
+    DEPRECATED_HOSTING_FAMILIES,
+    Endpoint,
+    EndpointConfig,
+    Model,
+    Serving,
+    sagemaker_arn,
+)
+from .training import TrainingJob, is_linear_learner_image
+
+MAX_INVOCATION_BYTES = 6_291_456
+"""InvokeEndpoint's payload limit (6 MB)."""
+
+LINEAR_LEARNER_HINT = (
+    'only the built-in linear-learner image (image_uris.retrieve("linear-learner", region), '
+    "e.g. 382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1) runs on this "
+    "local emulator"
+)
+
+log = logging.getLogger(__name__)
+
+
+class SageMakerBackend:
+    """SageMaker resources of one account in one region.
+
+    ``work_root`` holds the working folders of jobs and endpoints; ``on_job_finished`` is
+    called with each training job that reaches a final status (used to persist it).
+    """
+
+    def __init__(
+        self,
+        region: str,
+        account_id: str,
+        store: MotoStore,
+        work_root: Path,
+        on_job_finished=None,
+    ):
+        self.region = region
+        self.account_id = account_id
+        self.store = store
+        self.work_root = Path(work_root)
+        self.on_job_finished = on_job_finished
+        self.training_jobs: dict[str, TrainingJob] = {}
+        self.models: dict[str, Model] = {}
+        self.endpoint_configs: dict[str, EndpointConfig] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self._workers: dict[str, TrainingWorker] = {}
+        self._lock = threading.RLock()
+        self._serial = itertools.count(1)
+        self._closed = False
+
+    def _arn(self, kind: str, name: str) -> str:
+        return sagemaker_arn(self.region, self.account_id, kind, name)
+
+    def _find(self, table: dict, name: str, kind: str, label: str):
+        """``table[name]``, or ValidationException ``Could not find <label> "<arn>".``"""
+        found = table.get(name)
+        if found is None:
+            raise ValidationException(f'Could not find {label} "{self._arn(kind, name)}".')
+        return found
+
+    def _delete(self, table: dict, name: str, kind: str, label: str) -> dict:
+        with self._lock:
+            self._find(table, name, kind, label)
+            del table[name]
+        return {}
+
+    # ----------------------------------------------------------------- training jobs
+
+    def create_training_job(self, request: dict) -> dict:
+        name = request["TrainingJobName"]
+        algorithm = request["AlgorithmSpecification"]
+        image = algorithm.get("TrainingImage")
+        if not image or not is_linear_learner_image(image):
+            raise ValidationException(
+                f"TrainingImage '{image}' cannot run here: {LINEAR_LEARNER_HINT}."
+            )
+        for channel in request.get("InputDataConfig", []):
+            _check_channel(channel)
+        arn = self._arn("training-job", name)
+        with self._lock:
+            if name in self.training_jobs:
+                raise ResourceInUse(
+                    "Training job names must be unique within an AWS account and region, "
+                    f"and a training job with this name already exists ({arn})"
+                )
+            job = TrainingJob(request, arn)
+            self.training_jobs[name] = job
+        threading.Thread(
+            target=self._launch_training, args=(job,), name=f"launch-{name}", daemon=True
+        ).start()
+        return {"TrainingJobArn": arn}
+
+    def _launch_training(self, job: TrainingJob) -> None:
+        try:
+            channels = [
+                self._channel_data(job, channel)
+                for channel in job.request.get("InputDataConfig", [])
+            ]
+        except S3LocationError as error:
+            self._finish_training(job, "Failed", f"ClientError: {error}")
+            return
+        work_dir = self.work_root / "training" / f"{job.name}-{next(self._serial)}"
+        worker = TrainingWorker(
+            job.name,
+            job.request.get("HyperParameters", {}),
+            channels,
+            work_dir,
+            functools.partial(self._on_training_event, job, work_dir),
+        )
+        with self._lock:
+            if self._closed or job.is_terminal or job.status == "Stopping":
+                self._finish_training(job, "Stopped")
+                return
+            self._workers[job.name] = worker
+            worker.start()
+        limit = job.request["StoppingCondition"].get("MaxRuntimeInSeconds")
+        if limit:
+            timer = threading.Timer(limit, self._stop_on_max_runtime, args=(job,))
+            timer.daemon = True
+            timer.start()
+
+    def _channel_data(self, job: TrainingJob, channel: dict) -> ChannelData:
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        objects = self.store.list_prefix(uri)
+        if not objects:
+            raise S3LocationError(
+                f'No S3 objects found under S3 URL "{uri}" given in input data source. Please '
+                f"ensure that the bucket exists in the selected region ({self.region}), that "
+                'objects exist under that S3 prefix, and that the role has "s3:ListBucket" '
+                "permissions on the bucket."
+            )
+        mode = (
+            channel.get("InputMode") or job.request["AlgorithmSpecification"]["TrainingInputMode"]
+        )
+        return ChannelData(
+            name=channel["ChannelName"],
+            content_type=channel.get("ContentType", "text/csv"),
+            input_mode="Pipe" if mode == "Pipe" else "File",
+            objects=objects,
+        )
+
+    def _on_training_event(self, job: TrainingJob, work_dir: Path, event: TrainingEvent) -> None:
+        """Turn one worker event into job state; events arrive in order from one thread."""
+        if event.kind == "log":
+            self._append_log(job, event.message or "")
+        elif event.kind == "status":
+            with job.lock:
+                if job.status == "InProgress":
+                    job.advance(event.status, event.message)
+        elif event.kind == "completed":
+            self._complete_training(job, event.model_path)
+        elif event.kind == "failed":
+            self._finish_training(job, "Failed", event.message)
+        elif event.kind == "stopped":
+            self._finish_training(
+                job, "MaxRuntimeExceeded" if job.max_runtime_exceeded else "Stopped"
+            )
+        if event.kind in ("completed", "failed", "stopped"):
+            with self._lock:
+                self._workers.pop(job.name, None)
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    def _append_log(self, job: TrainingJob, line: str) -> None:
+        now = time.time()
+        job.metrics.feed(line, now)
+        if job.log_stream is None:
+            job.log_stream = f"{job.name}/algo-1-{int(now)}"
+        self.store.append_log_events(
+            self.region, TRAINING_LOG_GROUP, job.log_stream, [(int(now * 1000), line)]
+        )
+
+    def _complete_training(self, job: TrainingJob, model_path: Path) -> None:
+        artifact = job.artifact_uri
+        with job.lock:
+            if job.secondary_status != "Uploading":
+                job.advance("Uploading")
+        try:
+            self.store.put_bytes(artifact, Path(model_path).read_bytes())
+        except (S3LocationError, OSError) as error:
+            self._finish_training(
+                job, "Failed", f"ClientError: could not upload {artifact}: {error}"
+            )
+            return
+        self._finish_training(job, "Completed")
+
+    def _finish_training(self, job: TrainingJob, status: str, reason: str | None = None) -> None:
+        with job.lock:
+            if job.is_terminal:
+                return
+            job.final_metrics = job.metrics.final_metric_data()
+            if reason is not None:
+                job.failure_reason = reason[:1024]
+            job.advance(status)
+        if self.on_job_finished is not None:
+            self.on_job_finished(job)
+
+    def _stop_on_max_runtime(self, job: TrainingJob) -> None:
+        with job.lock:
+            if job.is_terminal or job.status == "Stopping":
+                return
+            job.max_runtime_exceeded = True
+            job.advance("Stopping")
+        worker = self._workers.get(job.name)
+        if worker is not None:
+            worker.stop()
+
+    def describe_training_job(self, name: str) -> dict:
+        job = self._training_job(name)
+        with job.lock:
+            return job.describe()
+
+    def _training_job(self, name: str) -> TrainingJob:
+        return self._find(self.training_jobs, name, "training-job", "training job")
+
+    def list_training_jobs(self, request: dict) -> dict:
+        return _list_answer(self.training_jobs, request, "TrainingJobSummaries")
+
+    def stop_training_job(self, name: str) -> dict:
+        job = self._training_job(name)
+        with job.lock:
+            if job.status != "InProgress":
+                raise ValidationException(
+                    f"The request was rejected because the training job is in status {job.status}."
+                )
+            job.advance("Stopping")
+        worker = self._workers.get(name)
+        if worker is not None:
+            worker.stop()
+        return {}
+
+    # ----------------------------------------------------------------- models
+
+    def create_model(self, request: dict) -> dict:
+        name = request["ModelName"]
+        container = request.get("PrimaryContainer") or (request.get("Containers") or [None])[0]
+        if container is None:
+            raise ValidationException("Either PrimaryContainer or Containers must be specified.")
+        image = container.get("Image", "")
+        if not is_linear_learner_image(image):
+            raise ValidationException(
+                f"Image '{image}' cannot be hosted here: {LINEAR_LEARNER_HINT}."
+            )
+        data_url = container.get("ModelDataUrl")
+        if not data_url:
+            raise ValidationException(
+                "PrimaryContainer.ModelDataUrl is required: the linear-learner container loads "
+                "its model from a model.tar.gz in S3."
+            )
+        if not self.store.exists(data_url):
+            raise ValidationException(f"Could not access model data at {data_url}.")
+        arn = self._arn("model", name)
+        with self._lock:
+            if name in self.models:
+                raise ValidationException(f'Cannot create already existing model "{arn}".')
+            self.models[name] = Model(request, arn)
+        return {"ModelArn": arn}
+
+    def describe_model(self, name: str) -> dict:
+        return self._model(name).describe()
+
+    def _model(self, name: str) -> Model:
+        return self._find(self.models, name, "model", "model")
+
+    def list_models(self, request: dict) -> dict:
+        return _list_answer(self.models, request, "Models")
+
+    def delete_model(self, name: str) -> dict:
+        return self._delete(self.models, name, "model", "model")
+
+    # ----------------------------------------------------------------- endpoint configs
+
+    def create_endpoint_config(self, request: dict) -> dict:
+        name = request["EndpointConfigName"]
+        variants = request["ProductionVariants"]
+        if len(variants) != 1:
+            raise ValidationException(
+                f"This local emulator serves one production variant per endpoint config; "
+                f"got {len(variants)}."
+            )
+        if request.get("AsyncInferenceConfig"):
+            raise ValidationException(
+                "AsyncInferenceConfig: asynchronous inference is not served by this local "
+                "emulator; leave it out for a real-time endpoint."
+            )
+        variant = variants[0]
+        instance_type = variant.get("InstanceType")
+        if not instance_type:
+            raise ValidationException(
+                "ProductionVariants.1.InstanceType is required: serverless endpoints are not "
+                "served by this local emulator."
+            )
+        if instance_type.startswith(DEPRECATED_HOSTING_FAMILIES):
+            raise ValidationException('Deprecated instance type "T2".')
+        self._model(variant["ModelName"])
+        arn = self._arn("endpoint-config", name)
+        with self._lock:
+            if name in self.endpoint_configs:
+                raise ValidationException(
+                    f'Cannot create already existing endpoint configuration "{arn}".'
+                )
+            self.endpoint_configs[name] = EndpointConfig(request, arn)
+        return {"EndpointConfigArn": arn}
+
+    def describe_endpoint_config(self, name: str) -> dict:
+        return self._endpoint_config(name).describe()
+
+    def _endpoint_config(self, name: str) -> EndpointConfig:
+        return self._find(self.endpoint_configs, name, "endpoint-config", "endpoint configuration")
+
+    def list_endpoint_configs(self, request: dict) -> dict:
+        return _list_answer(self.endpoint_configs, request, "EndpointConfigs")
+
+    def delete_endpoint_config(self, name: str) -> dict:
+        return self._delete(
+            self.endpoint_configs, name, "endpoint-config", "endpoint configuration"
+        )
+
+    # ----------------------------------------------------------------- endpoints
+
+    def create_endpoint(self, request: dict) -> dict:
+        name = request["EndpointName"]
+        config = self._endpoint_config(request["EndpointConfigName"])
+        self._model(config.variant["ModelName"])
+        arn = self._arn("endpoint", name)
+        with self._lock:
+            if name in self.endpoints:
+                raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
+            endpoint = Endpoint(request, arn, config)
+            self.endpoints[name] = endpoint
+        threading.Thread(
+            target=self._deploy, args=(endpoint, config), name=f"deploy-{name}", daemon=True
+        ).start()
+        return {"EndpointArn": arn}
+
+    def _deploy(self, endpoint: Endpoint, config: EndpointConfig) -> None:
+        """Start a worker for ``config`` and make it the endpoint's (Create and Update)."""
+        try:
+            worker = self._start_endpoint_worker(endpoint, config)
+        except (WorkerError, S3LocationError, ValidationException, OSError) as error:
+            reason = getattr(error, "message", None) or str(error)
+            with endpoint.lock:
+                if endpoint.status == "Updating":
+                    endpoint.set_status("InService", f"Update failed: {reason}")
+                elif endpoint.status == "Creating":
+                    endpoint.set_status("Failed", reason)
+            return
+        with endpoint.lock:
+            deleted = endpoint.status == "Deleting" or self._closed
+            previous = endpoint.serving
+            if not deleted:
+                endpoint.serving = Serving(worker, config)
+                endpoint.config = config
+                endpoint.set_status("InService")
+        if deleted:
+            worker.stop()
+        elif previous is not None:
+            previous.retire()
+
+    def _start_endpoint_worker(self, endpoint: Endpoint, config: EndpointConfig):
+        model = self._model(config.variant["ModelName"])
+        work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{next(self._serial)}"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        model_tar = work_dir / "model.tar.gz"
+        model_tar.write_bytes(self.store.get_bytes(model.container["ModelDataUrl"]))
+        holder: list = []
+        worker = EndpointWorker(
+            endpoint.name,
+            model_tar,
+            work_dir,
+            functools.partial(self._on_endpoint_exit, endpoint, holder),
+        )
+        holder.append(worker)
+        worker.start()
+        return worker
+
+    def _on_endpoint_exit(self, endpoint: Endpoint, holder: list, reason: str) -> None:
+        """A serving worker died unasked: the endpoint fails with the reason."""
+        with endpoint.lock:
+            serving = endpoint.serving
+            if serving is not None and holder and serving.worker is holder[0]:
+                variant = endpoint.config.variant["VariantName"]
+                endpoint.set_status(
+                    "Failed",
+                    f"The primary container for production variant {variant} exited: {reason}",
+                )
+
+    def describe_endpoint(self, name: str) -> dict:
+        endpoint = self._endpoint(name)
+        with endpoint.lock:
+            return endpoint.describe()
+
+    def _endpoint(self, name: str) -> Endpoint:
+        return self._find(self.endpoints, name, "endpoint", "endpoint")
+
+    def list_endpoints(self, request: dict) -> dict:
+        return _list_answer(self.endpoints, request, "Endpoints")
+
+    def update_endpoint(self, request: dict) -> dict:
+        endpoint = self._endpoint(request["EndpointName"])
+        config = self._endpoint_config(request["EndpointConfigName"])
+        self._model(config.variant["ModelName"])
+        with endpoint.lock:
+            if endpoint.status != "InService":
+                raise ValidationException(
+                    f'Cannot update in-progress endpoint "{endpoint.arn}".'
+                    if endpoint.status in ("Creating", "Updating")
+                    else f'Cannot update endpoint "{endpoint.arn}" in status {endpoint.status}.'
+                )
+            endpoint.set_status("Updating")
+        threading.Thread(
+            target=self._deploy,
+            args=(endpoint, config),
+            name=f"update-{endpoint.name}",
+            daemon=True,
+        ).start()
+        return {"EndpointArn": endpoint.arn}
+
+    def delete_endpoint(self, name: str) -> dict:
+        with self._lock:
+            endpoint = self._endpoint(name)
+            del self.endpoints[name]
+        with endpoint.lock:
+            endpoint.set_status("Deleting")
+            serving, endpoint.serving = endpoint.serving, None
+        if serving is not None:
+            serving.worker.stop()
+        return {}
+
+    def invoke_endpoint(
+        self,
+        name: str,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+        custom_attributes: str | None = None,
+    ):
+        """Forward one request to the endpoint's container; returns (InvokeResult, variant)."""
+        if len(body) > MAX_INVOCATION_BYTES:
+            raise RuntimeValidationError(
+                f"Request payload of {len(body)} bytes exceeds the InvokeEndpoint limit of "
+                f"{MAX_INVOCATION_BYTES} bytes."
+            )
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
+        with endpoint.lock:
+            serving = endpoint.serving
+            if serving is None or endpoint.status not in ("InService", "Updating"):
+                raise RuntimeValidationError(
+                    f"Endpoint {name} of account {self.account_id} is not in service "
+                    f"(status {endpoint.status})."
+                )
+            serving.__enter__()
+        try:
+            result = serving.worker.invoke(body, content_type, accept, custom_attributes)
+        except WorkerUnavailable as error:
+            raise RuntimeValidationError(
+                f"Endpoint {name} of account {self.account_id} is not in service: {error}"
+            ) from None
+        finally:
+            serving.__exit__(None, None, None)
+        variant = serving.config.variant["VariantName"]
+        if result.status >= 400:
+            raise self._model_error(name, variant, result)
+        return result, variant
+
+    def _model_error(self, name: str, variant: str, result) -> ModelError:
+        kind = "client" if result.status < 500 else "server"
+        text = result.body.decode("utf-8", errors="replace")
+        group = f"/aws/sagemaker/Endpoints/{name}"
+        return ModelError(
+            f'Received {kind} error ({result.status}) from primary with message "{text}". '
+            f"See https://{self.region}.console.aws.amazon.com/cloudwatch/home?region="
+            f"{self.region}#logEventViewer:group={group} in account {self.account_id} for "
+            "more information.",
+            OriginalStatusCode=result.status,
+            OriginalMessage=text,
+            LogStreamArn=f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{group}",
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def adopt_finished_job(self, job: TrainingJob) -> None:
+        """Add a finished job read back from the state directory."""
+        self.training_jobs.setdefault(job.name, job)
+
+    def shutdown(self) -> None:
+        """Kill every training job and stop every endpoint; nothing outlives the server."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers.values())
+            endpoints = list(self.endpoints.values())
+        for worker in workers:
+            worker.kill()
+        for endpoint in endpoints:
+            with endpoint.lock:
+                serving, endpoint.serving = endpoint.serving, None
+            if serving is not None:
+                serving.worker.stop()
+
+
+def _check_channel(channel: dict) -> None:
+    name = channel["ChannelName"]
+    source = channel["DataSource"].get("S3DataSource")
+    if source is None:
+        raise ValidationException(
+            f"Channel '{name}': only S3DataSource channels are supported by this local emulator."
+        )
+    if source["S3DataType"] != "S3Prefix":
+        raise ValidationException(
+            f"Channel '{name}': S3DataType {source['S3DataType']} is not supported by this local "
+            "emulator; use S3Prefix (one object or a prefix of many)."
+        )
+    if not source["S3Uri"].startswith("s3://"):
+        raise ValidationException(
+            f"Channel '{name}': S3Uri '{source['S3Uri']}' is not an s3:// URI."
+        )
+
+
+def _list_answer(resources: dict, request: dict, member: str) -> dict:
+    """A List* answer: ``resources`` (name -> record) filtered, sorted and paged per ``request``.
+
+    Filters: NameContains, CreationTimeAfter/Before, StatusEquals; order: SortBy (Name,
+    CreationTime, Status) and SortOrder; pages: MaxResults (default 10) and NextToken.
+    """
+    found = [resource for resource in list(resources.values()) if _matches(resource, request)]
+    page, token = _page(found, request)
+    answer = {member: [resource.summary() for resource in page]}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
+def _matches(resource, request: dict) -> bool:
+    """NameContains, StatusEquals and CreationTime filters of the List* operations."""
+    contains = request.get("NameContains")
+    if contains and contains.lower() not in resource.name.lower():
+        return False
+    status = request.get("StatusEquals")
+    if status and getattr(resource, "status", None) != status:
+        return False
+    after, before = request.get("CreationTimeAfter"), request.get("CreationTimeBefore")
+    if after is not None and resource.creation_time <= after:
+        return False
+    return before is None or resource.creation_time < before
+
+
+_SORT_KEYS = {
+    "Name": lambda resource: resource.name,
+    "Status": lambda resource: getattr(resource, "status", ""),
+    "CreationTime": lambda resource: resource.creation_time,
+}
+
+
+def _page(resources: list, request: dict) -> tuple[list, str | None]:
+    """Sort (SortBy/SortOrder) and cut one page (MaxResults/NextToken) of a List* answer."""
+    key = _SORT_KEYS.get(request.get("SortBy", "CreationTime"), _SORT_KEYS["CreationTime"])
+    descending = request.get("SortOrder", "Descending") == "Descending"
+    ordered = sorted(resources, key=key, reverse=descending)
+    start = int(request.get("NextToken") or 0)
+    end = start + request.get("MaxResults", 10)
+    return ordered[start:end], (str(end) if end < len(ordered) else None)

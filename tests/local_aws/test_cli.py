@@ -1,0 +1,130 @@
+"""The lab's flow through the aws CLI (v1) with ``--endpoint-url``, as a learner would type it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from . import flow
+
+AWS_CLI = Path(sys.executable).with_name("aws")
+
+
+@pytest.fixture
+def cli(aws):
+    """Run ``aws <args> --endpoint-url URL``; returns its JSON output parsed, or its text."""
+    environment = {**os.environ, **aws.env}
+    environment.pop("AWS_ENDPOINT_URL")
+
+    def run(*args: str):
+        command = [str(AWS_CLI), *args, "--endpoint-url", aws.url, "--output", "json"]
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{' '.join(args)} failed: {done.stderr}"
+        return json.loads(done.stdout) if done.stdout.startswith("{") else done.stdout
+
+    return run
+
+
+def poll(cli, args: list[str], field: str, pending: tuple[str, ...], timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = cli(*args)
+        if answer[field] not in pending or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
+
+
+def test_lab_flow_with_the_aws_cli(aws, cli, tmp_path):
+    for seed, channel in enumerate(("train", "test")):
+        local = tmp_path / f"{channel}.csv"
+        local.write_bytes(flow.regression_csv(2000, seed))
+        cli("s3", "cp", str(local), f"s3://{aws.bucket}/cli/{channel}/{channel}.csv")
+    channels = {c: f"s3://{aws.bucket}/cli/{c}/" for c in ("train", "test")}
+    request = flow.training_job_request(
+        "cli-job", aws.role_arn, channels, f"s3://{aws.bucket}/cli/out"
+    )
+    (tmp_path / "job.json").write_text(json.dumps(request))
+    cli("sagemaker", "create-training-job", "--cli-input-json", f"file://{tmp_path / 'job.json'}")
+    job = poll(
+        cli,
+        ["sagemaker", "describe-training-job", "--training-job-name", "cli-job"],
+        "TrainingJobStatus",
+        ("InProgress",),
+    )
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    streams = cli(
+        "logs",
+        "describe-log-streams",
+        "--log-group-name",
+        "/aws/sagemaker/TrainingJobs",
+        "--log-stream-name-prefix",
+        "cli-job/",
+        "--order-by",
+        "LogStreamName",
+    )["logStreams"]
+    events = cli(
+        "logs",
+        "get-log-events",
+        "--log-group-name",
+        "/aws/sagemaker/TrainingJobs",
+        "--log-stream-name",
+        streams[0]["logStreamName"],
+        "--start-from-head",
+    )["events"]
+    assert any("#quality_metric" in event["message"] for event in events)
+
+    model_data = job["ModelArtifacts"]["S3ModelArtifacts"]
+    cli(
+        "sagemaker",
+        "create-model",
+        "--model-name",
+        "cli",
+        "--execution-role-arn",
+        aws.role_arn,
+        "--primary-container",
+        f"Image={flow.LINEAR_LEARNER_IMAGE},ModelDataUrl={model_data}",
+    )
+    cli(
+        "sagemaker",
+        "create-endpoint-config",
+        "--endpoint-config-name",
+        "cli",
+        "--production-variants",
+        "VariantName=AllTraffic,ModelName=cli,InitialInstanceCount=1,"
+        "InstanceType=ml.m4.xlarge,InitialVariantWeight=1",
+    )
+    cli("sagemaker", "create-endpoint", "--endpoint-name", "cli", "--endpoint-config-name", "cli")
+    endpoint = poll(
+        cli,
+        ["sagemaker", "describe-endpoint", "--endpoint-name", "cli"],
+        "EndpointStatus",
+        ("Creating",),
+    )
+    assert endpoint["EndpointStatus"] == "InService", endpoint.get("FailureReason")
+    out = tmp_path / "out.json"
+    answer = cli(
+        "sagemaker-runtime",
+        "invoke-endpoint",
+        "--endpoint-name",
+        "cli",
+        "--content-type",
+        "text/csv",
+        "--accept",
+        "application/json",
+        "--body",
+        "1.0,2.0",
+        str(out),
+    )
+    assert answer["ContentType"] == "application/json"
+    assert json.loads(out.read_text())["predictions"][0]["score"] == pytest.approx(0.0, abs=1.0)
+    cli("sagemaker", "delete-endpoint", "--endpoint-name", "cli")
+    cli("sagemaker", "wait", "endpoint-deleted", "--endpoint-name", "cli")
+    cli("sagemaker", "delete-endpoint-config", "--endpoint-config-name", "cli")
+    cli("sagemaker", "delete-model", "--model-name", "cli")
+    assert cli("sagemaker", "list-models")["Models"] == []

@@ -1,0 +1,62 @@
+"""The lab's flow through the SageMaker Python SDK v3, with nothing but the loopback reachable.
+
+ModelTrainer trains with Pipe-mode CSV channels (``train(wait=True, logs=True)``), then the
+resource classes create the Model, EndpointConfig and Endpoint, wait, invoke and delete.
+Every host name lookup other than the loopback address fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+
+import boto3
+import pytest
+
+from . import flow
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@pytest.fixture
+def offline(aws, monkeypatch):
+    """The emulator's client environment, and host lookups limited to the loopback address."""
+    for name, value in aws.env.items():
+        monkeypatch.setenv(name, value)
+    refused: list[str] = []
+    lookup = socket.getaddrinfo
+
+    def loopback_only(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            refused.append(host)
+            raise socket.gaierror(f"{host} is not reachable offline")
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    return refused
+
+
+def test_lab_flow_with_sdk_v3(aws, offline, caplog):
+    flow.upload_dataset(boto3.client("s3"), aws.bucket, "sdk")
+    trainer = flow.sdk_model_trainer(aws, "sdk", "flights-sdk")
+    with caplog.at_level(logging.INFO, logger="sagemaker.core.resources"):
+        trainer.train(wait=True, logs=True)
+    job = trainer._latest_training_job
+    assert job.training_job_status == "Completed"
+    assert job.algorithm_specification.training_input_mode == "Pipe"
+    assert "Docker entrypoint called with argument(s): train" in caplog.text
+    assert "#quality_metric: host=algo-1, test mse <loss>=" in caplog.text
+
+    artifact = job.model_artifacts.s3_model_artifacts
+    assert artifact.endswith(f"/sdk/output/{job.training_job_name}/output/model.tar.gz")
+    model, config, endpoint = flow.sdk_deploy(aws, "sdk", artifact)
+    assert endpoint.endpoint_status == "InService"
+    answer = endpoint.invoke(body="1.0,2.0", content_type="text/csv", accept="application/json")
+    score = json.loads(answer.body.read())["predictions"][0]["score"]
+    assert score == pytest.approx(0.0, abs=1.0)  # label = 3*x1 - 2*x2 + 1
+    endpoint.delete()
+    config.delete()
+    model.delete()
+    assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
+    assert offline == [], f"the SDK tried to reach {offline}"
