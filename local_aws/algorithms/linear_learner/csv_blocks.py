@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .arrow_memory import arrow_owned
 from .channels import ChannelSource
 from .errors import ClientError
 
@@ -218,7 +219,7 @@ def _read_table(chunk: bytes, n_columns: int, small_ints: frozenset[int]) -> np.
     not finite (the caller then takes the strict path, which names the bad row)."""
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(chunk),
+            arrow_owned(chunk),
             read_options=_READ_OPTIONS,
             convert_options=_convert_options(n_columns, small_ints),
         )

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from .arrow_memory import arrow_owned
+
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
@@ -76,7 +78,7 @@ def parse_csv_columnar(body: bytes, feature_dim: int) -> np.ndarray | None:
     names = [str(column) for column in range(feature_dim)]
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(body),
+            arrow_owned(body),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
