@@ -64,7 +64,7 @@ def save(model: LinearModel, model_dir: str | Path) -> Path:
 
 
 def pack(model_dir: str | Path, tar_path: str | Path) -> Path:
-    """Tar the contents of ``model_dir`` into ``tar_path`` (gzip), as SageMaker does after training."""
+    """Tar the contents of ``model_dir`` into ``tar_path`` (gzip), as SageMaker does."""
     tar_path = Path(tar_path)
     with tarfile.open(tar_path, "w:gz") as tar:
         for member in sorted(Path(model_dir).iterdir()):
@@ -105,7 +105,8 @@ def _parse(raw: bytes, source: str) -> LinearModel:
     version = document.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise ArtifactError(
-            f"{source} has artifact version {version!r}; this release reads versions up to {VERSION}"
+            f"{source} has artifact version {version!r}; "
+            f"this release reads versions up to {VERSION}"
         )
     weights = np.asarray(document["weights"], dtype=np.float64)
     if weights.shape != (document["feature_dim"],):
