@@ -237,11 +237,11 @@ class TrainingWorker:
         )
         for feeder in feeders:
             feeder.start()
-        last_line = ""
+        last_output = LastOutputLine()
         for line in child.output_lines():
-            last_line = line or last_line
+            last_output.see(line)
             self._emit(TrainingEvent("log", message=line))
-        return self._outcome(child.wait(), last_line)
+        return self._outcome(child.wait(), last_output.line)
 
     def _spawn(self) -> ChildProcess:
         with self._lock:
@@ -279,7 +279,7 @@ class TrainingWorker:
             if reason:
                 return reason[:FAILURE_REASON_LIMIT]
         reason = f"AlgorithmError: {describe_exit(returncode, 'training process')}"
-        if returncode > 0 and last_line:
+        if last_line:
             reason += f"; last output: {last_line}"
         return reason[:FAILURE_REASON_LIMIT]
 
@@ -334,6 +334,28 @@ class TrainingWorker:
                     if self._abort.is_set():
                         raise _Aborted
                     sink.write(chunk)
+
+
+class LastOutputLine:
+    """The last meaningful line of a process's output, for its failure reason.
+
+    Blank lines are skipped. Of a Python crash dump (``Fatal Python error: ...``, then
+    thread stacks and the ``Extension modules: ...`` list) only its first line counts,
+    because it names the error.
+    """
+
+    FATAL_ERROR = "Fatal Python error:"
+
+    def __init__(self):
+        self.line = ""
+        self._in_crash_dump = False
+
+    def see(self, line: str) -> None:
+        """Take the next output line (without its line end) into account."""
+        if line.startswith(self.FATAL_ERROR):
+            self.line, self._in_crash_dump = line.strip(), True
+        elif line.strip() and not self._in_crash_dump:
+            self.line = line.strip()
 
 
 def _read_object(channel: str, key: str, opener: Callable[[], BinaryIO]):

@@ -8,10 +8,13 @@ Run as ``python fake_training_algorithm.py train --ml-root DIR``; the hyperparam
   ``first_pass_bytes`` bytes when given, then closes it) and every File channel, and writes
   ``model/report.json``: per channel, per pass (or per file), the byte count and SHA-256.
 - ``chatter``: prints ``lines`` numbered lines, every third one to stderr, then a last line
-  without a newline, writes a model and exits with ``exit_code``.
+  without a newline (``last``, if given), writes a model and exits with ``exit_code``.
 - ``fail``: writes ``failure`` to ``output/failure`` and exits 2.
 - ``crash``: prints ``boom`` and exits 3 without a failure file.
 - ``no_model``: exits 0 without writing a model.
+- ``abort``: prints ``about to abort`` and kills itself with SIGABRT; with ``faulthandler``
+  it first imports numpy and enables faulthandler, so a Python crash dump (thread stacks,
+  ``Extension modules: ...``) follows.
 - ``wait``: prints ``waiting`` and sleeps; with ``ignore_sigterm`` it ignores SIGTERM.
 - ``grandchild``: starts a sleeping child that shares its output pipe, prints
   ``grandchild <pid>``, writes a model and exits 0.
@@ -20,6 +23,7 @@ Run as ``python fake_training_algorithm.py train --ml-root DIR``; the hyperparam
 import argparse
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -80,7 +84,7 @@ def main() -> int:
     elif behaviour == "chatter":
         for i in range(int(hyperparameters["lines"])):
             print(f"line {i}", file=sys.stderr if i % 3 == 2 else sys.stdout)
-        sys.stdout.write("last line without newline")
+        sys.stdout.write(hyperparameters.get("last", "last line without newline"))
         write_model(root, {})
         return int(hyperparameters.get("exit_code", "0"))
     elif behaviour == "fail":
@@ -89,6 +93,15 @@ def main() -> int:
     elif behaviour == "crash":
         print("boom")
         return 3
+    elif behaviour == "abort":
+        if "faulthandler" in hyperparameters:
+            import faulthandler
+
+            import numpy  # noqa: F401  (an extension module for the dump to list)
+
+            faulthandler.enable()
+        print("about to abort")
+        os.kill(os.getpid(), signal.SIGABRT)
     elif behaviour == "wait":
         if "ignore_sigterm" in hyperparameters:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)

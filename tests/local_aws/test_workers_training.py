@@ -133,7 +133,9 @@ def test_logs_stream_live_and_kill_9_fails_the_job_naming_the_signal(tmp_path):
     release.set()
     final = recorder.final()
     assert final.kind == "failed"
-    assert final.message == "AlgorithmError: the training process was killed by signal 9 (SIGKILL)"
+    signal_reason = "AlgorithmError: the training process was killed by signal 9 (SIGKILL)"
+    last_output = [line.strip() for line in recorder.logs if line.strip()][-1]
+    assert final.message == f"{signal_reason}; last output: {last_output}"
     assert worker.join(timeout=5)
     assert worker.pid is None
 

@@ -180,7 +180,37 @@ def test_kill_9_of_the_algorithm_fails_the_job_with_the_signal(tmp_path):
     os.kill(worker.pid, signal.SIGKILL)
     final = recorder.final()
     assert final.kind == "failed"
-    assert final.message == "AlgorithmError: the training process was killed by signal 9 (SIGKILL)"
+    assert final.message == (
+        "AlgorithmError: the training process was killed by signal 9 (SIGKILL); "
+        "last output: waiting"
+    )
+
+
+@pytest.mark.parametrize(
+    ("crash_dump", "last_output"),
+    [(False, "about to abort"), (True, "Fatal Python error: Aborted")],
+)
+def test_death_by_signal_names_the_signal_and_the_last_output(tmp_path, crash_dump, last_output):
+    hyperparameters = {"behaviour": "abort", **({"faulthandler": "1"} if crash_dump else {})}
+    worker, recorder = run_fake(tmp_path, hyperparameters, [])
+    final = recorder.final()
+    # a Python crash dump ends with thread stacks and the extension modules list
+    assert any(line.startswith("Extension modules: ") for line in recorder.logs) == crash_dump
+    assert final.kind == "failed"
+    assert final.message == (
+        "AlgorithmError: the training process was killed by signal 6 (SIGABRT); "
+        f"last output: {last_output}"
+    )
+
+
+def test_failure_reason_keeps_1024_characters_of_a_long_last_line(tmp_path):
+    line = "x" * 5000
+    worker, recorder = run_fake(
+        tmp_path, {"behaviour": "chatter", "lines": "0", "exit_code": "4", "last": line}, []
+    )
+    final = recorder.final()
+    prefix = "AlgorithmError: the training process exited with code 4; last output: "
+    assert final.message == (prefix + line)[:1024]
 
 
 def test_processes_the_algorithm_leaves_behind_are_killed_with_it(tmp_path):

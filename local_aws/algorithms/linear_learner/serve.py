@@ -11,7 +11,9 @@ Usage::
 
 ``--model-dir`` is a directory holding ``model.json`` or ``model.tar.gz``, or either file itself.
 Port 0 picks a free port. Once listening, the server prints one line to stdout,
-``Serving on http://HOST:PORT``; SIGTERM or SIGINT stops it with exit status 0.
+``Serving on http://HOST:PORT``. SIGTERM or SIGINT stops it gracefully: it stops accepting
+connections, answers POSTs that arrive from then on with 503, lets the ones in progress finish
+(up to ``DRAIN_TIMEOUT`` seconds) and exits with status 0.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ EXECUTION_PARAMETERS = {
     "MaxPayloadInMB": 6,
 }
 _GET_ROUTES = ("/ping", "/execution-parameters")
+DRAIN_TIMEOUT = 30.0
+"""Seconds a stopping server waits for the POST requests in progress to be answered."""
+STOPPING_MESSAGE = b"the server is shutting down and accepts no new invocations"
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def load_model(model_dir: str | Path) -> artifact.LinearModel:
@@ -72,14 +78,47 @@ def invoke(
 
 
 class InferenceServer(ThreadingHTTPServer):
-    """A threaded HTTP/1.1 server scoring requests with ``model``; bind with port 0 for any port."""
+    """A threaded HTTP/1.1 server scoring requests with ``model``; bind with port 0 for any port.
+
+    Handler threads are daemons so that idle keep-alive connections never delay an exit; the
+    POST requests in progress are counted instead, so that ``drain`` can wait for them before
+    the interpreter shuts down under threads still inside numpy or pyarrow.
+    """
 
     daemon_threads = True
     request_queue_size = 128
 
     def __init__(self, model: artifact.LinearModel, address: tuple[str, int]):
         self.model = model
+        self.stopping = False
+        self._posts_in_progress = 0
+        self._post_ended = threading.Condition()
         super().__init__(address, InvocationsHandler)
+
+    def begin_post(self) -> bool:
+        """Count one more POST in progress; False (and nothing counted) once stopping."""
+        with self._post_ended:
+            if self.stopping:
+                return False
+            self._posts_in_progress += 1
+            return True
+
+    def end_post(self) -> None:
+        """The POST counted by ``begin_post`` has been answered."""
+        with self._post_ended:
+            self._posts_in_progress -= 1
+            if not self._posts_in_progress:
+                self._post_ended.notify_all()
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT) -> int:
+        """Refuse new POSTs, close the listening socket, then wait up to ``timeout`` s for the
+        POSTs in progress; returns how many are left."""
+        with self._post_ended:
+            self.stopping = True
+        self.server_close()
+        with self._post_ended:
+            self._post_ended.wait_for(lambda: not self._posts_in_progress, timeout)
+            return self._posts_in_progress
 
     def server_bind(self):
         # HTTPServer.server_bind looks the host name up in DNS, which can stall; skip that.
@@ -109,6 +148,24 @@ class InvocationsHandler(BaseHTTPRequestHandler):
             self._refuse_route(route, "POST" if route == "/invocations" else None)
 
     def do_POST(self):
+        if not self.server.begin_post():
+            self._refuse_while_stopping()
+            return
+        try:
+            self._answer_post()
+        finally:
+            self.server.end_post()
+
+    def _refuse_while_stopping(self) -> None:
+        """503 and close; the body is read first so that the client sees the answer whole."""
+        self.close_connection = True
+        try:
+            self._read_body()
+        except InvocationError:
+            pass
+        self._answer(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", STOPPING_MESSAGE)
+
+    def _answer_post(self) -> None:
         route = self.path.partition("?")[0]
         try:
             body = self._read_body()
@@ -200,9 +257,15 @@ def run(model_dir: str | Path, port: int = DEFAULT_PORT, host: str = "127.0.0.1"
 
 
 def serve_until_stopped(server: InferenceServer) -> None:
-    """Print ``Serving on <url>`` to stdout, serve until SIGTERM or SIGINT, close ``server``."""
-    stop_on_sigterm = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if stop_on_sigterm else None
+    """Print ``Serving on <url>`` to stdout, serve until SIGTERM or SIGINT, close ``server``.
+
+    Stopping refuses new POSTs, closes the listening socket and waits (``InferenceServer.drain``)
+    until the POSTs in progress are answered; further SIGTERM or SIGINT are ignored meanwhile.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    original_handlers = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+    if in_main_thread:
+        _handle_stop_signals(_stop_once)
     # One BLAS thread: scoring is a matrix-vector product bound by memory, and idle BLAS
     # threads spinning after it take the cores that the CSV parser and other requests need.
     blas_limit = threadpool_limits(limits=1, user_api="blas")
@@ -212,13 +275,25 @@ def serve_until_stopped(server: InferenceServer) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        if in_main_thread:
+            _handle_stop_signals(signal.SIG_IGN)
+        left = server.drain()
+        if left:
+            print(f"stopping with {left} requests still in progress", file=sys.stderr)
         blas_limit.restore_original_limits()
-        if stop_on_sigterm:
-            signal.signal(signal.SIGTERM, previous)
+        if in_main_thread:
+            for signum, handler in original_handlers.items():
+                signal.signal(signum, handler)
 
 
-def _interrupt(signum, frame):
+def _handle_stop_signals(handler) -> None:
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, handler)
+
+
+def _stop_once(signum, frame):
+    """Leave ``serve_forever`` on the first SIGTERM or SIGINT; ignore the ones after it."""
+    _handle_stop_signals(signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
