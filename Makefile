@@ -18,24 +18,21 @@ $(VENV)/.dev-installed: $(VENV)/.lab-installed requirements-dev.txt
 setup: $(VENV)/.lab-installed
 setup-dev: $(VENV)/.dev-installed
 
-## lab: run the whole lab headless on the local emulator; leaves build/lab.ipynb and build/lab.html
+## lab: run the whole lab headless on the local emulator, printing each cell's progress;
+##      leaves build/lab.ipynb and build/lab.html
 lab: setup
-	mkdir -p $(BUILD)
-	$(PY) -m papermill lab.ipynb $(BUILD)/lab.ipynb --cwd . --log-level WARNING --progress-bar
-	$(PY) -m jupyter nbconvert --to html --log-level WARN $(BUILD)/lab.ipynb --output-dir $(BUILD)
-	@echo "Executed notebook: $(BUILD)/lab.ipynb   HTML copy: $(BUILD)/lab.html"
+	LAB_BACKEND=$${LAB_BACKEND:-local} $(PY) tools/run_lab.py --out $(BUILD)
 
 ## test: unit tests, the notebook replayed by nbval, and the linters
 test: setup-dev
 	$(PY) -m pytest
-	$(PY) -m pytest --nbval lab.ipynb --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+	LAB_BACKEND=local $(PY) -m pytest --nbval lab.ipynb --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-## notebook: re-execute lab.ipynb in place (outputs saved, no timing metadata)
+## notebook: re-execute lab.ipynb in place (outputs saved, no execution timestamps)
 notebook: setup
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace lab.ipynb
-	$(PY) tools/strip_notebook_metadata.py lab.ipynb
+	LAB_BACKEND=local $(PY) tools/run_lab.py --inplace
 
 ## bench: every benchmark under bench/, each printing ours and the baseline side by side
 bench: setup-dev
