@@ -118,6 +118,9 @@ def start(
         stderr=log,
         env=environ,
         cwd=PROJECT_ROOT,
+        # Its own session: a Jupyter kernel with children in its process group is shut down
+        # without running its exit hooks. --watch-stdin still stops the server if we die.
+        start_new_session=True,
     )
     log.close()
     try:

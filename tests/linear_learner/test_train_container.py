@@ -108,7 +108,11 @@ def test_pipe_mode_opens_each_pass_once_in_order(tmp_path, linear_data, write_tr
     (data / "test_0").write_bytes((data / "test" / "part-0").read_bytes())
     finished = _run("train", "--ml-root", str(root))
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert f"The channel 'train' is in pipe input mode under {data / 'train'}." in finished.stdout
+    # The log shows the container's view of the paths, wherever the ML root really is.
+    assert "The channel 'train' is in pipe input mode under /opt/ml/input/data/train." in (
+        finished.stdout
+    )
+    assert str(root) not in finished.stdout
     assert (root / "model" / "model.json").exists()
 
 
@@ -158,7 +162,8 @@ def test_bad_data_writes_the_failure_file_and_exits_1(tmp_path, linear_data, wri
     finished = _run("train", "--ml-root", str(root))
     assert finished.returncode == 1
     reason = (root / "output" / "failure").read_text()
-    assert reason.startswith(f"ClientError: Unable to parse csv: rows 401-600, file {part}: ")
+    shown = "/opt/ml/input/data/train/part-0"  # the container's view of the file's path
+    assert reason.startswith(f"ClientError: Unable to parse csv: rows 401-600, file {shown}: ")
     assert reason.strip() in finished.stdout
     assert not (root / "model").exists()
 

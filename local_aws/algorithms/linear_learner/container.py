@@ -4,6 +4,8 @@ Under the ML root (``/opt/ml`` by default): ``input/config/hyperparameters.json`
 ``input/config/inputdataconfig.json`` (per channel ContentType and TrainingInputMode),
 optional ``input/config/resourceconfig.json`` (``current_host``), data under ``input/data``,
 the model written to ``model/``, and on failure the reason in ``output/failure`` with exit code 1.
+Paths in the log and the failure reason are shown as the container sees them, under ``/opt/ml``,
+wherever the ML root really is.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ def run_training(
     ml_root: str | Path = DEFAULT_ML_ROOT, write: Callable[[str], None] = print_line
 ) -> int:
     """Run one training job under ``ml_root``; returns the process exit code (0 or 1)."""
-    root = Path(ml_root)
+    root = Path(ml_root).resolve()
+    write = _as_container_paths(write, root)
     config_dir = root / "input" / "config"
     write("Docker entrypoint called with argument(s): train")
     log = TrainingLog(write)
@@ -43,6 +46,15 @@ def run_training(
             write(line)
         return _fail(root, log, str(AlgorithmError(f"{type(error).__name__}: {error}")))
     return 0
+
+
+def _as_container_paths(write: Callable[[str], None], root: Path) -> Callable[[str], None]:
+    """Wrap ``write`` so that paths under ``root`` read as paths under ``/opt/ml``."""
+    return lambda line: write(_container_view(line, root))
+
+
+def _container_view(text: str, root: Path) -> str:
+    return text.replace(str(root), str(DEFAULT_ML_ROOT))
 
 
 def _channels(data_dir: Path, config_path: Path) -> dict:
@@ -70,6 +82,6 @@ def _read_json(path: Path, default):
 def _fail(root: Path, log: TrainingLog, reason: str) -> int:
     output = root / "output"
     output.mkdir(parents=True, exist_ok=True)
-    (output / "failure").write_text(reason + "\n")
     log.write(reason)
+    (output / "failure").write_text(_container_view(reason, root) + "\n")
     return 1

@@ -16,6 +16,8 @@ from pathlib import Path
 from .errors import ClientError
 
 DEFAULTS_PATH = Path(__file__).with_name("resources") / "default-input.json"
+# How the log names it: from the project root, never a machine's absolute path.
+DEFAULTS_SHOWN = DEFAULTS_PATH.relative_to(Path(__file__).parents[3]).as_posix()
 SUPPORTED_PREDICTOR_TYPES = ("regressor",)
 REGRESSION_LOSSES = (
     "squared_loss",

@@ -22,7 +22,7 @@ from . import artifact
 from .channels import ChannelSource
 from .csv_blocks import Block, PassLayout, minibatches, read_pass
 from .errors import ClientError
-from .hyperparameters import DEFAULTS_PATH, load_defaults, resolve
+from .hyperparameters import DEFAULTS_SHOWN, load_defaults, resolve
 from .losses import Loss
 from .model_grid import ModelSettings, model_grid
 from .parallel_models import ParallelModels
@@ -100,7 +100,7 @@ class _Training:
     def __init__(self, hyperparameters, channels, log: TrainingLog, hyperparameters_path: str):
         self.log = log
         self.started = time.time()
-        log.info(f"Reading default configuration from {DEFAULTS_PATH}: {load_defaults()}")
+        log.info(f"Reading default configuration from {DEFAULTS_SHOWN}: {load_defaults()}")
         log.info(
             f"Merging with provided configuration from {hyperparameters_path}: {hyperparameters}"
         )
