@@ -15,3 +15,8 @@ DUMMY_SECRET_ACCESS_KEY = "testing"
 def bucket_name(region: str) -> str:
     """The provisioned bucket, named as the SageMaker SDK names its default bucket."""
     return f"sagemaker-{region}-{ACCOUNT_ID}"
+
+
+def endpoint_log_group(endpoint_name: str) -> str:
+    """The CloudWatch Logs group SageMaker writes an endpoint's container output to."""
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"

@@ -1,7 +1,8 @@
 """The emulator's one state for S3 objects and CloudWatch Logs: moto's in-process backends.
 
 The SageMaker backend reads training channels, writes ``model.tar.gz`` and appends training
-log events here, so clients see them through moto's S3 and Logs APIs on the same server.
+and endpoint log events here, so clients see them through moto's S3 and Logs APIs on the
+same server.
 """
 
 from __future__ import annotations
@@ -87,17 +88,26 @@ class MotoStore:
         self._bucket(bucket_name)
         self.s3.put_object(bucket_name, key_name, data)
 
+    def create_log_stream(self, region: str, group: str, stream: str) -> None:
+        """Create a log stream (and its group) unless it exists already."""
+        with self._logs_lock:
+            self._ensure_log_stream(self.logs(region), group, stream)
+
     def append_log_events(
         self, region: str, group: str, stream: str, events: list[tuple[int, str]]
     ) -> None:
         """Append ``(timestamp ms, message)`` events to a stream, creating group and stream."""
         logs = self.logs(region)
         with self._logs_lock:
-            if group not in logs.groups:
-                logs.create_log_group(group, tags={})
-            if stream not in logs.groups[group].streams:
-                logs.create_log_stream(group, stream)
+            self._ensure_log_stream(logs, group, stream)
             logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+    @staticmethod
+    def _ensure_log_stream(logs, group: str, stream: str) -> None:
+        if group not in logs.groups:
+            logs.create_log_group(group, tags={})
+        if stream not in logs.groups[group].streams:
+            logs.create_log_stream(group, stream)
 
 
 def _opener(key) -> Callable[[], BinaryIO]:

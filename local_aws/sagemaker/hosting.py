@@ -7,6 +7,7 @@ requests it accepted have been answered.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -18,6 +19,16 @@ DEPRECATED_HOSTING_FAMILIES = ("ml.t2.",)
 def sagemaker_arn(region: str, account_id: str, kind: str, name: str) -> str:
     """``arn:aws:sagemaker:<region>:<account>:<kind>/<name in lower case>``."""
     return f"arn:aws:sagemaker:{region}:{account_id}:{kind}/{name.lower()}"
+
+
+def instance_id(endpoint_name: str, deployment: int) -> str:
+    """An EC2-style instance id (``i-`` and 17 hex digits) for one deployment of an endpoint.
+
+    The same endpoint name and deployment number always give the same id; it names the
+    endpoint's log stream ``<VariantName>/<instance id>``.
+    """
+    digest = hashlib.sha256(f"{endpoint_name}#{deployment}".encode()).hexdigest()
+    return f"i-{digest[:17]}"
 
 
 class Model:

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..constants import TRAINING_LOG_GROUP
+from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
 from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
@@ -27,6 +27,7 @@ from .hosting import (
     EndpointConfig,
     Model,
     Serving,
+    instance_id,
     sagemaker_arn,
 )
 from .training import TrainingJob, is_linear_learner_image
@@ -166,7 +167,7 @@ class SageMakerBackend:
     def _on_training_event(self, job: TrainingJob, work_dir: Path, event: TrainingEvent) -> None:
         """Turn one worker event into job state; events arrive in order from one thread."""
         if event.kind == "log":
-            self._append_log(job, event.message or "")
+            self._append_training_log(job, event.message or "")
         elif event.kind == "status":
             with job.lock:
                 if job.status == "InProgress":
@@ -184,14 +185,18 @@ class SageMakerBackend:
                 self._workers.pop(job.name, None)
             shutil.rmtree(work_dir, ignore_errors=True)
 
-    def _append_log(self, job: TrainingJob, line: str) -> None:
+    def _append_training_log(self, job: TrainingJob, line: str) -> None:
         now = time.time()
         job.metrics.feed(line, now)
         if job.log_stream is None:
             job.log_stream = f"{job.name}/algo-1-{int(now)}"
-        self.store.append_log_events(
-            self.region, TRAINING_LOG_GROUP, job.log_stream, [(int(now * 1000), line)]
-        )
+        self._append_log(TRAINING_LOG_GROUP, job.log_stream, line, now)
+
+    def _append_log(self, group: str, stream: str, line: str, now: float | None = None) -> None:
+        """Append one line to a CloudWatch Logs stream, stamped ``now`` (epoch seconds; by
+        default the time of the call)."""
+        stamp = time.time() if now is None else now
+        self.store.append_log_events(self.region, group, stream, [(int(stamp * 1000), line)])
 
     def _complete_training(self, job: TrainingJob, model_path: Path) -> None:
         artifact = job.artifact_uri
@@ -382,16 +387,21 @@ class SageMakerBackend:
 
     def _start_endpoint_worker(self, endpoint: Endpoint, config: EndpointConfig):
         model = self._model(config.variant["ModelName"])
-        work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{next(self._serial)}"
+        deployment = next(self._serial)
+        work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{deployment}"
         work_dir.mkdir(parents=True, exist_ok=True)
         model_tar = work_dir / "model.tar.gz"
         model_tar.write_bytes(self.store.get_bytes(model.container["ModelDataUrl"]))
+        group = endpoint_log_group(endpoint.name)
+        stream = f"{config.variant['VariantName']}/{instance_id(endpoint.name, deployment)}"
+        self.store.create_log_stream(self.region, group, stream)
         holder: list = []
         worker = EndpointWorker(
             endpoint.name,
             model_tar,
             work_dir,
             functools.partial(self._on_endpoint_exit, endpoint, holder),
+            on_log=functools.partial(self._append_log, group, stream),
         )
         holder.append(worker)
         worker.start()
@@ -491,7 +501,7 @@ class SageMakerBackend:
     def _model_error(self, name: str, variant: str, result) -> ModelError:
         kind = "client" if result.status < 500 else "server"
         text = result.body.decode("utf-8", errors="replace")
-        group = f"/aws/sagemaker/Endpoints/{name}"
+        group = endpoint_log_group(name)
         return ModelError(
             f'Received {kind} error ({result.status}) from primary with message "{text}". '
             f"See https://{self.region}.console.aws.amazon.com/cloudwatch/home?region="

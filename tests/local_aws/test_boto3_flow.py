@@ -257,6 +257,35 @@ def test_update_endpoint_swaps_config_without_dropping_requests(aws, clients, tr
     clients.sagemaker.delete_endpoint_config(EndpointConfigName="swap-v2")
 
 
+def test_endpoint_output_goes_to_its_log_group_like_sagemaker(aws, clients, trained):
+    model_data = trained["ModelArtifacts"]["S3ModelArtifacts"]
+    endpoint = flow.deploy(clients.sagemaker, "logged", model_data, aws.role_arn)
+    assert endpoint["EndpointStatus"] == "InService", endpoint.get("FailureReason")
+    assert "predictions" in flow.invoke(clients.runtime, "logged")
+    group = "/aws/sagemaker/Endpoints/logged"
+    found = clients.logs.filter_log_events(logGroupName=group, logStreamNamePrefix="AllTraffic/")
+    (stream,) = {e["logStreamName"] for e in found["events"]}
+    assert re.fullmatch(r"AllTraffic/i-[0-9a-f]{17}", stream)
+    assert any(e["message"].startswith("Serving on http://") for e in found["events"])
+    events = clients.logs.get_log_events(
+        logGroupName=group, logStreamName=stream, startFromHead=True
+    )["events"]
+    assert [e["message"] for e in events] == [e["message"] for e in found["events"]]
+
+    flow.create_endpoint_config(clients.sagemaker, "logged-v2", "logged")
+    clients.sagemaker.update_endpoint(EndpointName="logged", EndpointConfigName="logged-v2")
+    assert flow.wait_for_endpoint(clients.sagemaker, "logged")["EndpointStatus"] == "InService"
+    streams = clients.logs.describe_log_streams(logGroupName=group)["logStreams"]
+    new_streams = {s["logStreamName"] for s in streams} - {stream}
+    assert len(new_streams) == 1, "the updated endpoint's server did not get its own stream"
+    events = clients.logs.get_log_events(
+        logGroupName=group, logStreamName=new_streams.pop(), startFromHead=True
+    )["events"]
+    assert any(e["message"].startswith("Serving on http://") for e in events)
+    flow.clean_up(clients.sagemaker, "logged")
+    clients.sagemaker.delete_endpoint_config(EndpointConfigName="logged-v2")
+
+
 def test_list_operations_filter_sort_and_page(clients, trained):
     first = clients.sagemaker.list_training_jobs(MaxResults=1, SortBy="Name", SortOrder="Ascending")
     assert len(first["TrainingJobSummaries"]) == 1
