@@ -105,9 +105,14 @@ def run_in_subprocess(name, csv_path, out_dir):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def total_seconds(run):
+    """A run's seconds summed over its steps."""
+    return sum(run["seconds"].values())
+
+
 def best_of(runs):
     """The run with the shortest total time."""
-    return min(runs, key=lambda run: sum(run["seconds"].values()))
+    return min(runs, key=total_seconds)
 
 
 def same_numbers(a, b):
@@ -137,13 +142,9 @@ def report(label, csv_path, results):
     rows = f"{original['shape'][0]:,} rows x {original['shape'][1]} columns prepared"
     print(f"\n{label}: {csv_path.stat().st_size / 1e6:.1f} MB Flights.csv, {rows}")
     print(f"{'step':<28}{'original s':>12}{'ours s':>10}{'ratio':>9}")
-    totals = {}
-    for step in [*STEPS, "total"]:
-        if step == "total":
-            a, b = (sum(r["seconds"].values()) for r in (original, ours))
-            totals = {"original": a, "ours": b}
-        else:
-            a, b = original["seconds"][step], ours["seconds"][step]
+    totals = {name: total_seconds(run) for name, run in results.items()}
+    steps = [(step, original["seconds"][step], ours["seconds"][step]) for step in STEPS]
+    for step, a, b in [*steps, ("total", totals["original"], totals["ours"])]:
         print(f"{step:<28}{a:>12.2f}{b:>10.2f}{a / b:>8.1f}x")
     for name in ("train.csv", "test.csv"):
         a, b = original["bytes"][name] / 1e6, ours["bytes"][name] / 1e6

@@ -69,12 +69,10 @@ def _open_s3(uri, offset):
 
 
 def _stream_errors():
-    errors = (OSError, http.client.HTTPException)
-    try:
-        from botocore.exceptions import BotoCoreError
-    except ImportError:
-        return errors
-    return (*errors, BotoCoreError)
+    """What a broken HTTP or S3 body stream raises (botocore imported only when needed)."""
+    from botocore.exceptions import BotoCoreError
+
+    return (OSError, http.client.HTTPException, BotoCoreError)
 
 
 def download(uri, part, *, progress=True):
