@@ -41,10 +41,11 @@ def strip_run_metadata(nb):
     return nb
 
 
-def execute(nb, cwd, record_timing):
-    """Execute every code cell of ``nb`` in order, printing one line per cell.
+def execute(nb, cwd):
+    """Execute every code cell of ``nb`` in order, printing one line per cell and recording
+    its timing in ``cell.metadata.execution``.
 
-    Returns (per-cell seconds as a list of (cell index, first line, seconds), error or None).
+    Returns the ``CellExecutionError`` of the first failed cell, or None.
     """
     # IPC sockets (not TCP: no "running over TCP without encryption" warning) at an absolute
     # path, since the kernel's working directory may differ from ours.
@@ -54,11 +55,9 @@ def execute(nb, cwd, record_timing):
         nb,
         km=manager,
         timeout=CELL_TIMEOUT,
-        record_timing=record_timing,
         resources={"metadata": {"path": str(cwd)}},
     )
     code_cells = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    times = []
     with client.setup_kernel(cleanup_kc=True):  # shut the kernel down gracefully: exit hooks run
         for number, index in enumerate(code_cells, start=1):
             cell = nb.cells[index]
@@ -69,12 +68,10 @@ def execute(nb, cwd, record_timing):
                 client.execute_cell(cell, index)
             except CellExecutionError as error:
                 print(f"  FAILED after {time.perf_counter() - started:.1f} s", flush=True)
-                return times, error
-            seconds = time.perf_counter() - started
-            times.append((index, label, seconds))
-            print(f"  {seconds:.1f} s", flush=True)
+                return error
+            print(f"  {time.perf_counter() - started:.1f} s", flush=True)
         client.set_widgets_metadata()
-    return times, None
+    return None
 
 
 def main(argv=None):
@@ -85,11 +82,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     nb = nbformat.read(args.notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for cell in code_cells:
+        cell.outputs, cell.execution_count = [], None
     started = time.perf_counter()
-    times, error = execute(nb, ROOT, record_timing=not args.inplace)
+    error = execute(nb, ROOT)
     total = time.perf_counter() - started
 
     if args.inplace:
@@ -111,7 +108,7 @@ def main(argv=None):
     if error is not None:
         print(f"\n{error}\nThe notebook with the failed cell's output: {names}", file=sys.stderr)
         return 1
-    print(f"Ran {len(times)} code cells in {total:.1f} s. Written: {names}")
+    print(f"Ran {len(code_cells)} code cells in {total:.1f} s. Written: {names}")
     return 0
 
 
