@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from flights.lab_csv import atomic_output
 from local_aws.algorithms.linear_learner.channels import FileChannel
 from local_aws.algorithms.linear_learner.training import train
 
@@ -71,16 +72,14 @@ def write_csv(path: Path, labels: np.ndarray, features: np.ndarray, replicas: fl
     sink = pa.BufferOutputStream()
     pacsv.write_csv(pa.table(columns), sink, pacsv.WriteOptions(include_header=False))
     block = sink.getvalue().to_pybytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial_path = path.with_suffix(".partial")
-    with open(partial_path, "wb") as out:
+    with atomic_output(path) as out:
         for _ in range(int(replicas)):
             out.write(block)
         partial = replicas - int(replicas)
         if partial:
             cut = block.find(b"\n", int(len(block) * partial)) + 1
             out.write(block[:cut])
-    return partial_path.replace(path)
+    return path
 
 
 def least_squares_test_mse(train_path: Path, test_path: Path) -> float:

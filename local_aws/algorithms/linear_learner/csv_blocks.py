@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .arrow_memory import arrow_owned
+from .arrow_memory import arrow_owned, columns_array
 from .channels import ChannelSource
 from .errors import ClientError
 
@@ -227,13 +227,7 @@ def _read_table(chunk: bytes, n_columns: int, small_ints: frozenset[int]) -> np.
         return None
     if table.num_columns != n_columns:
         return None
-    values = np.empty((n_columns, table.num_rows), dtype=np.float32)
-    row = 0
-    for batch in table.to_batches():
-        end = row + batch.num_rows
-        for j, column in enumerate(batch.columns):
-            values[j, row:end] = column.to_numpy(zero_copy_only=False)
-        row = end
+    values = columns_array(table, np.float32)
     return values if np.isfinite(values).all() else None
 
 

@@ -16,13 +16,14 @@ Responses: ``{"predictions": [{"score": s}, ...]}`` (JSON) or one ``{"score": s}
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from .arrow_memory import arrow_owned
+from .arrow_memory import arrow_owned, columns_array
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -75,27 +76,31 @@ def decode_csv(body: bytes, feature_dim: int) -> np.ndarray:
 
 def parse_csv_columnar(body: bytes, feature_dim: int) -> np.ndarray | None:
     """Fast multi-threaded parse with pyarrow, or None if anything is off (then use the rows)."""
-    names = [str(column) for column in range(feature_dim)]
+    read_options, convert_options = _columnar_options(feature_dim)
     try:
         table = pa_csv.read_csv(
             arrow_owned(body),
-            read_options=pa_csv.ReadOptions(column_names=names),
-            parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.float64()),
-                null_values=[],
-                strings_can_be_null=False,
-            ),
+            read_options=read_options,
+            parse_options=_COLUMNAR_PARSE_OPTIONS,
+            convert_options=convert_options,
         )
     except pa.ArrowInvalid:
         return None
-    features = np.empty((table.num_rows, feature_dim), order="F")
-    for column, chunked in enumerate(table.columns):
-        start = 0
-        for chunk in chunked.chunks:
-            features[start : start + len(chunk), column] = chunk.to_numpy(zero_copy_only=False)
-            start += len(chunk)
-    return features
+    return columns_array(table, np.float64).T  # Fortran-ordered (n_rows, feature_dim)
+
+
+_COLUMNAR_PARSE_OPTIONS = pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False)
+
+
+@lru_cache(maxsize=8)
+def _columnar_options(feature_dim: int) -> tuple[pa_csv.ReadOptions, pa_csv.ConvertOptions]:
+    """pyarrow's options for ``feature_dim`` float64 columns, built once per model (not per
+    request: about 0.3 ms for 700 features)."""
+    names = [str(column) for column in range(feature_dim)]
+    convert_options = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.float64()), null_values=[], strings_can_be_null=False
+    )
+    return pa_csv.ReadOptions(column_names=names), convert_options
 
 
 def parse_csv_rows(body: bytes, feature_dim: int) -> np.ndarray:
@@ -110,7 +115,7 @@ def parse_csv_rows(body: bytes, feature_dim: int) -> np.ndarray:
         try:
             rows.append([float(field) for field in fields])
         except ValueError:
-            feature, text = next((c, f) for c, f in enumerate(fields, 1) if not _is_number(f))
+            feature, text = next((c, f) for c, f in enumerate(fields, 1) if not _is_float64(f))
             problem = f"row {row}, feature {feature}: {_quote(text)} is not a number"
             raise PayloadError(problem) from None
     return np.array(rows, dtype=np.float64)
@@ -226,19 +231,11 @@ def _check_numbers(rows: list[list]) -> None:
         for feature, value in enumerate(values, start=1):
             if type(value) not in (int, float):
                 problem = f"{json.dumps(value)[:40]} is not a number"
-            elif not _fits_float64(value):
+            elif not _is_float64(value):
                 problem = "the number is too large for float64"
             else:
                 continue
             raise PayloadError(f"row {row}, feature {feature}: {problem}")
-
-
-def _fits_float64(value: int | float) -> bool:
-    try:
-        float(value)
-    except OverflowError:
-        return False
-    return True
 
 
 def _check_finite(features: np.ndarray) -> None:
@@ -258,10 +255,11 @@ def _count_problem(row: int, count: int, feature_dim: int) -> str:
     return f"row {row} has {count} features; the model expects {feature_dim}"
 
 
-def _is_number(field: bytes) -> bool:
+def _is_float64(value: bytes | int | float) -> bool:
+    """Whether ``float(value)`` succeeds: a number's text, or a number not too large for it."""
     try:
-        float(field)
-    except ValueError:
+        float(value)
+    except (ValueError, OverflowError):
         return False
     return True
 
