@@ -3,13 +3,18 @@
 Besides ``AWS_ENDPOINT_URL``, dummy credentials and a region, it gives the SageMaker SDK a
 config file (``SAGEMAKER_USER_CONFIG_OVERRIDE``) that opts out of telemetry and names the
 provisioned bucket and role, so nothing reaches for real AWS or the internet.
+``python_environment()`` is the environment of the Python processes the emulator starts.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .constants import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, ROLE_ARN, bucket_name
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+"""The folder holding the ``local_aws`` package; child processes import it from there."""
 
 USER_CONFIG = "sagemaker-config.yaml"
 ADMIN_CONFIG = "sagemaker-admin-config.yaml"
@@ -50,3 +55,11 @@ def client_environment(url: str, region: str, config_dir: str | Path) -> dict[st
         "SAGEMAKER_USER_CONFIG_OVERRIDE": str(user_config),
         "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(admin_config),
     }
+
+
+def python_environment() -> dict[str, str]:
+    """This process's environment with ``PROJECT_ROOT`` first on ``PYTHONPATH``."""
+    environ = dict(os.environ)
+    paths = [str(PROJECT_ROOT), *filter(None, environ.get("PYTHONPATH", "").split(os.pathsep))]
+    environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return environ

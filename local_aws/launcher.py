@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 from .constants import DEFAULT_REGION, ROLE_ARN, bucket_name
-from .environment import client_environment
+from .environment import PROJECT_ROOT, client_environment, python_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_PREFIX = "Local AWS listening on "
 
 
@@ -106,17 +105,13 @@ def start(
     command += ["--region", region, "--watch-stdin", "--work-dir", str(folder / "server")]
     if state_dir is not None:
         command += ["--state-dir", str(state_dir)]
-    environ = dict(os.environ)
-    environ["PYTHONPATH"] = os.pathsep.join(
-        [str(PROJECT_ROOT), *filter(None, [environ.get("PYTHONPATH")])]
-    )
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=log,
-        env=environ,
+        env=python_environment(),
         cwd=PROJECT_ROOT,
         # Its own session: a Jupyter kernel with children in its process group is shut down
         # without running its exit hooks. --watch-stdin still stops the server if we die.

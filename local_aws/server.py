@@ -8,6 +8,7 @@ everything else (S3, IAM, STS, CloudWatch Logs, ...) to moto's server-mode appli
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -74,13 +75,11 @@ class LocalAWSApp:
         with self._lock:
             backend = self._backends.get(region)
             if backend is None:
-                on_finished = None
-                if self.state is not None:
-                    state = self.state
-
-                    def on_finished(job, region=region):
-                        state.record_job(region, job)
-
+                on_finished = (
+                    functools.partial(self.state.record_job, region)
+                    if self.state is not None
+                    else None
+                )
                 backend = SageMakerBackend(
                     region, ACCOUNT_ID, self.store, self.work_root / region, on_finished
                 )

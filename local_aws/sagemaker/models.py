@@ -83,6 +83,14 @@ class SageMakerBackend:
             raise ValidationException(f'Could not find {label} "{self._arn(kind, name)}".')
         return found
 
+    def _add(self, table: dict, name: str, item, label: str):
+        """``table[name] = item`` (returned), or ValidationException if ``name`` is taken."""
+        with self._lock:
+            if name in table:
+                raise ValidationException(f'Cannot create already existing {label} "{item.arn}".')
+            table[name] = item
+        return item
+
     def _delete(self, table: dict, name: str, kind: str, label: str) -> dict:
         with self._lock:
             self._find(table, name, kind, label)
@@ -278,10 +286,7 @@ class SageMakerBackend:
         if not self.store.exists(data_url):
             raise ValidationException(f"Could not access model data at {data_url}.")
         arn = self._arn("model", name)
-        with self._lock:
-            if name in self.models:
-                raise ValidationException(f'Cannot create already existing model "{arn}".')
-            self.models[name] = Model(request, arn)
+        self._add(self.models, name, Model(request, arn), "model")
         return {"ModelArn": arn}
 
     def describe_model(self, name: str) -> dict:
@@ -322,12 +327,8 @@ class SageMakerBackend:
             raise ValidationException('Deprecated instance type "T2".')
         self._model(variant["ModelName"])
         arn = self._arn("endpoint-config", name)
-        with self._lock:
-            if name in self.endpoint_configs:
-                raise ValidationException(
-                    f'Cannot create already existing endpoint configuration "{arn}".'
-                )
-            self.endpoint_configs[name] = EndpointConfig(request, arn)
+        config = EndpointConfig(request, arn)
+        self._add(self.endpoint_configs, name, config, "endpoint configuration")
         return {"EndpointConfigArn": arn}
 
     def describe_endpoint_config(self, name: str) -> dict:
@@ -351,11 +352,7 @@ class SageMakerBackend:
         config = self._endpoint_config(request["EndpointConfigName"])
         self._model(config.variant["ModelName"])
         arn = self._arn("endpoint", name)
-        with self._lock:
-            if name in self.endpoints:
-                raise ValidationException(f'Cannot create already existing endpoint "{arn}".')
-            endpoint = Endpoint(request, arn, config)
-            self.endpoints[name] = endpoint
+        endpoint = self._add(self.endpoints, name, Endpoint(request, arn, config), "endpoint")
         threading.Thread(
             target=self._deploy, args=(endpoint, config), name=f"deploy-{name}", daemon=True
         ).start()

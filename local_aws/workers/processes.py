@@ -26,8 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The folder holding the ``local_aws`` package; children import it from there."""
+from local_aws.environment import python_environment
 
 READ_CHUNK = 64 * 1024
 """Bytes read from a child's output at a time; also the longest line kept whole."""
@@ -74,11 +73,7 @@ def describe_exit(returncode: int, what: str) -> str:
 
 def child_environment() -> dict[str, str]:
     """The server's environment, unbuffered output, with the project importable."""
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
-    paths = [str(PROJECT_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
+    return {**python_environment(), "PYTHONUNBUFFERED": "1"}
 
 
 class ChildProcess:

@@ -74,14 +74,25 @@ def training_job_request(
     }
 
 
-def wait_for_job(sagemaker, name: str, timeout: float = 120, poll: float = 0.2) -> dict:
-    """Poll DescribeTrainingJob until a final status; returns the last answer."""
+def poll_until(describe, finished, timeout: float, interval: float) -> dict:
+    """Call ``describe()`` every ``interval`` s until ``finished(answer)`` or ``timeout`` s have
+    passed; returns the last answer."""
     deadline = time.monotonic() + timeout
     while True:
-        answer = sagemaker.describe_training_job(TrainingJobName=name)
-        if answer["TrainingJobStatus"] in TERMINAL_JOB_STATUSES or time.monotonic() > deadline:
+        answer = describe()
+        if finished(answer) or time.monotonic() > deadline:
             return answer
-        time.sleep(poll)
+        time.sleep(interval)
+
+
+def wait_for_job(sagemaker, name: str, timeout: float = 120, poll: float = 0.2) -> dict:
+    """Poll DescribeTrainingJob until a final status; returns the last answer."""
+    return poll_until(
+        lambda: sagemaker.describe_training_job(TrainingJobName=name),
+        lambda answer: answer["TrainingJobStatus"] in TERMINAL_JOB_STATUSES,
+        timeout,
+        poll,
+    )
 
 
 def train(sagemaker, request: dict, timeout: float = 120) -> dict:
@@ -94,12 +105,12 @@ def wait_for_endpoint(
     sagemaker, name: str, pending=("Creating", "Updating"), timeout: float = 60, poll: float = 0.02
 ) -> dict:
     """Poll DescribeEndpoint while its status is in ``pending``; returns the last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = sagemaker.describe_endpoint(EndpointName=name)
-        if answer["EndpointStatus"] not in pending or time.monotonic() > deadline:
-            return answer
-        time.sleep(poll)
+    return poll_until(
+        lambda: sagemaker.describe_endpoint(EndpointName=name),
+        lambda answer: answer["EndpointStatus"] not in pending,
+        timeout,
+        poll,
+    )
 
 
 def deploy(sagemaker, name: str, model_data: str, role_arn: str) -> dict:
@@ -146,13 +157,15 @@ def clean_up(sagemaker, name: str) -> None:
 
 def wait_for_status(sagemaker, name: str, secondary: str, timeout: float = 60) -> dict:
     """Poll DescribeTrainingJob until SecondaryStatus is ``secondary`` (or a final status)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = sagemaker.describe_training_job(TrainingJobName=name)
-        done = answer["TrainingJobStatus"] in TERMINAL_JOB_STATUSES
-        if answer["SecondaryStatus"] == secondary or done or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.1)
+    return poll_until(
+        lambda: sagemaker.describe_training_job(TrainingJobName=name),
+        lambda answer: (
+            answer["SecondaryStatus"] == secondary
+            or answer["TrainingJobStatus"] in TERMINAL_JOB_STATUSES
+        ),
+        timeout,
+        0.1,
+    )
 
 
 def clients_for(handle, checker=None) -> SimpleNamespace:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -32,12 +31,10 @@ def cli(aws):
 
 
 def poll(cli, args: list[str], field: str, pending: tuple[str, ...], timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = cli(*args)
-        if answer[field] not in pending or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.5)
+    """Run ``aws <args>`` every 0.5 s while its ``field`` is in ``pending``; the last answer."""
+    return flow.poll_until(
+        lambda: cli(*args), lambda answer: answer[field] not in pending, timeout, 0.5
+    )
 
 
 def test_lab_flow_with_the_aws_cli(aws, cli, tmp_path):
