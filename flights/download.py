@@ -10,8 +10,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from flights.progress import tqdm
 from flights.schema import FlightDataError
 
 CHUNK_BYTES = 1 << 20

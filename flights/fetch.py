@@ -5,8 +5,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from flights import bts, nycflights13_source
 from flights.download import download, is_remote
 from flights.lab_csv import (
@@ -16,6 +14,7 @@ from flights.lab_csv import (
     read_lab_table,
     write_lab_rows,
 )
+from flights.progress import tqdm
 from flights.schema import FlightDataError
 
 

@@ -41,6 +41,19 @@ def strip_run_metadata(nb):
     return nb
 
 
+def store_kernel_metadata(nb, client, manager):
+    """Store the kernelspec and language_info the running kernel reports, as JupyterLab saves
+    them: a notebook whose metadata differs is marked modified as soon as it is opened."""
+    spec = manager.kernel_spec
+    nb.metadata["kernelspec"] = {
+        "display_name": spec.display_name,
+        "language": spec.language,
+        "name": manager.kernel_name,
+    }
+    reply = client.wait_for_reply(client.kc.kernel_info())
+    nb.metadata["language_info"] = reply["content"]["language_info"]
+
+
 def execute(nb, cwd):
     """Execute every code cell of ``nb`` in order, printing one line per cell and recording
     its timing in ``cell.metadata.execution``.
@@ -59,6 +72,7 @@ def execute(nb, cwd):
     )
     code_cells = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     with client.setup_kernel(cleanup_kc=True):  # shut the kernel down gracefully: exit hooks run
+        store_kernel_metadata(nb, client, manager)
         for number, index in enumerate(code_cells, start=1):
             cell = nb.cells[index]
             label = first_line(cell.source)
