@@ -7,6 +7,7 @@ connection. A response can be cut after some bytes, or stalled until released.
 """
 
 import hashlib
+import sys
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -25,9 +26,9 @@ class ServedFiles:
     evaluate If-Range (False: a broken server that honours Range regardless); range_shift:
     bytes the 206's range starts before the asked offset; framing: "length", "chunked" or
     "close"; content_length: the header value sent instead of the true one; cut_after: one-shot
-    limit of body bytes, then the connection closes (no terminating chunk); stall_after:
-    one-shot, send that many body bytes then wait for ``release``; requests: (Range, If-Range)
-    of each GET.
+    limit of body bytes, then the connection closes (no terminating chunk); stall: one-shot
+    (URL path, body bytes): the next response for that path sends that many bytes, then waits
+    for ``release`` and closes; requests: (Range, If-Range) of each GET.
     """
 
     files: dict = field(default_factory=dict)
@@ -39,7 +40,7 @@ class ServedFiles:
     framing: str = "length"
     content_length: str | None = None
     cut_after: int | None = None
-    stall_after: int | None = None
+    stall: tuple | None = None
     release: threading.Event = field(default_factory=threading.Event)
     requests: list = field(default_factory=list)
 
@@ -106,10 +107,10 @@ def _handler(served):
             complete = True
             if served.cut_after is not None:
                 body, served.cut_after, complete = body[: served.cut_after], None, False
-            if served.stall_after is not None:
-                self._write(body[: served.stall_after])
+            if served.stall is not None and served.stall[0] == self.path:
+                self._write(body[: served.stall[1]])
                 self.wfile.flush()
-                served.stall_after = None
+                served.stall = None
                 served.release.wait(timeout=60)
                 return
             self._write(body)
@@ -135,12 +136,20 @@ def http_date(seconds):
     return formatdate(seconds, usegmt=True)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-body (they found the body bad) are expected, not logged."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FileServer:
     """Serve ``ServedFiles`` on 127.0.0.1 (a free port) from a thread; use as a context manager."""
 
     def __init__(self):
         self.served = ServedFiles()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.served))
+        self.httpd = _QuietServer(("127.0.0.1", 0), _handler(self.served))
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path):
