@@ -135,6 +135,18 @@ def _interrupted(uri, part, reply, error=None):
     return FlightDataError(f"{uri}: download interrupted after {size:,}{of} bytes{cause}; {hint}")
 
 
+def _copy(stream, out, bar):
+    """Copy ``stream`` to ``out`` in CHUNK_BYTES reads. When a chunked body breaks off, the
+    whole chunks http.client had received (``IncompleteRead.partial``) are kept for a resume."""
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            out.write(chunk)
+            bar.update(len(chunk))
+    except http.client.IncompleteRead as error:
+        out.write(error.partial)
+        raise
+
+
 def download(uri, part, *, progress=True):
     """Stream ``uri`` into the file ``part``, resuming what ``part`` holds if the source is
     unchanged.
@@ -162,9 +174,7 @@ def download(uri, part, *, progress=True):
                     disable=not progress,
                 ) as bar,
             ):
-                while chunk := reply.stream.read(CHUNK_BYTES):
-                    out.write(chunk)
-                    bar.update(len(chunk))
+                _copy(reply.stream, out, bar)
     except _stream_errors() as error:
         raise _interrupted(uri, part, reply, error) from error
     if reply.length is not None and part.stat().st_size != reply.start + reply.length:
