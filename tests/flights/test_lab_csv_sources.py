@@ -1,6 +1,8 @@
 """Flights.csv from a file already in the lab's schema: local, over HTTP (with an interrupted
 download and its resume) and from S3 on a real moto server."""
 
+import json
+
 import pytest
 
 import flights
@@ -135,7 +137,8 @@ def test_interrupted_download_leaves_no_file_then_resumes(tmp_path, file_server,
     assert [p.stat().st_size for p in parts] == [300_000]
 
     flights.fetch(file_server.url("/Flights.csv"), out, progress=False)
-    assert file_server.served.range_headers == [None, "bytes=300000-"]
+    etag = file_server.served.etag("/Flights.csv")
+    assert file_server.served.requests == [(None, None), ("bytes=300000-", etag)]
     assert out.read_text().splitlines() == expected
     assert sorted(p.name for p in out.parent.iterdir()) == ["Flights.csv"]
 
@@ -173,14 +176,38 @@ def test_s3_download_and_resume(tmp_path, s3, big_lab_file):
     s3.put_object(Bucket="lab-data", Key="flights/Flights.csv", Body=data)
     out = tmp_path / "out" / "Flights.csv"
     out.parent.mkdir()
-    # An earlier attempt got 5,000 bytes; marked so that a resumed download shows it.
+    # An earlier attempt got 5,000 bytes of this object; marked so that a resume shows it.
     earlier = data[:5000].replace(b'"UA"', b'"XX"', 1)
-    (out.parent / "Flights.csv.Flights.csv.part").write_bytes(earlier)
+    etag = s3.head_object(Bucket="lab-data", Key="flights/Flights.csv")["ETag"]
+    _earlier_part(out, "s3://lab-data/flights/Flights.csv", earlier, etag)
     report = flights.fetch("s3://lab-data/flights/Flights.csv", out, progress=False)
     assert (
         out.read_text().splitlines()
         == [expected[0], ROWS[0].replace('"UA"', '"XX"')] + (expected[2:])
     )
+    assert report.rows == 8000
+    assert sorted(p.name for p in out.parent.iterdir()) == ["Flights.csv"]
+
+
+def _earlier_part(out, uri, data, validator):
+    """A .part and its validator sidecar as an interrupted fetch of ``uri`` leaves them."""
+    part = out.parent / f"{out.name}.{uri.rsplit('/', 1)[-1]}.part"
+    part.write_bytes(data)
+    sidecar = {"source": uri, "validator": validator}
+    part.with_name(part.name + ".validator").write_text(json.dumps(sidecar))
+
+
+def test_s3_changed_object_starts_over(tmp_path, s3, big_lab_file):
+    data, expected = big_lab_file
+    s3.create_bucket(Bucket="lab-changed")
+    s3.put_object(Bucket="lab-changed", Key="Flights.csv", Body=data)
+    out = tmp_path / "out" / "Flights.csv"
+    out.parent.mkdir()
+    # 5,000 bytes of an earlier version of the object: its ETag no longer matches (If-Match).
+    earlier = data[:5000].replace(b'"UA"', b'"XX"', 1)
+    _earlier_part(out, "s3://lab-changed/Flights.csv", earlier, '"an-earlier-version"')
+    report = flights.fetch("s3://lab-changed/Flights.csv", out, progress=False)
+    assert out.read_text().splitlines() == expected
     assert report.rows == 8000
     assert sorted(p.name for p in out.parent.iterdir()) == ["Flights.csv"]
 
