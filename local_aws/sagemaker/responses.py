@@ -69,13 +69,19 @@ def dispatch(backend: SageMakerBackend, request: Request) -> Response:
 
 
 def _json_body(request: Request) -> dict:
+    """The request's members; ValidationException unless it is a strict-JSON object (no
+    NaN or Infinity, which would come back in Describe answers)."""
     try:
-        params = json.loads(request.get_data() or b"{}")
+        params = json.loads(request.get_data() or b"{}", parse_constant=_refuse_constant)
     except ValueError:
         raise ValidationException("The request body is not valid JSON.") from None
     if not isinstance(params, dict):
         raise ValidationException("The request body must be a JSON object.")
     return params
+
+
+def _refuse_constant(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def json_response(status: int, document: dict) -> Response:
