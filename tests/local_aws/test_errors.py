@@ -216,9 +216,7 @@ def test_missing_resources_could_not_be_found(clients, operation, member, what):
 
 @pytest.mark.parametrize("operation", ["describe_training_job", "stop_training_job"])
 def test_a_missing_training_job_is_not_found_as_sagemaker_words_it(clients, operation):
-    code, message, status = error_of(
-        getattr(clients.sagemaker, operation), TrainingJobName="Ghost"
-    )
+    code, message, status = error_of(getattr(clients.sagemaker, operation), TrainingJobName="Ghost")
     assert (code, message, status) == ("ValidationException", "Requested resource not found.", 400)
 
 
