@@ -149,3 +149,10 @@ def test_diverged_models_are_never_selected():
     models.weights[:, 2:] = np.nan
     with pytest.raises(ClientError, match="All 32 models diverged in epoch 3"):
         _leader(losses, models, epoch=3, objective="mse_objective")
+
+
+@pytest.mark.parametrize(("weights", "bias"), [([1.0, np.nan], 0.0), ([1.0, 2.0], np.inf)])
+def test_an_artifact_with_non_finite_parameters_is_not_loaded(tmp_path, weights, bias):
+    artifact.save(artifact.LinearModel(weights=np.array(weights), bias=bias), tmp_path / "m")
+    with pytest.raises(artifact.ArtifactError, match="NaN or infinite"):
+        artifact.load(tmp_path / "m")

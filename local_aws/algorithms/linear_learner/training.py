@@ -96,7 +96,8 @@ def train(
     training_log = log if isinstance(log, TrainingLog) else TrainingLog(log)
     # One BLAS thread: the products are small (batch x d x n_models) and the CSV reader thread
     # uses the other core; two BLAS threads spin against the reader and run several times slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # Overflow in a diverging model is detected and handled (``_leader``), not warned about.
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         training = _Training(
             dict(hyperparameters), dict(channels), training_log, hyperparameters_path
         )
