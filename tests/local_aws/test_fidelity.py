@@ -11,9 +11,14 @@ import urllib.request
 
 import numpy as np
 import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from local_aws.algorithms.linear_learner import artifact
-from local_aws.sagemaker.responses import json_response
+from local_aws.moto_store import MotoStore
+from local_aws.sagemaker.models import SageMakerBackend
+from local_aws.sagemaker.responses import dispatch
+from local_aws.sagemaker.training import TrainingJob
 
 from . import flow
 from .test_errors import SCOPE, error_of
@@ -240,6 +245,20 @@ def test_a_request_carrying_nan_is_refused(aws):
     assert json.loads(caught.value.read())["__type"] == "ValidationException"
 
 
-def test_an_answer_holding_nan_is_never_sent():
-    with pytest.raises(ValueError, match="JSON compliant"):
-        json_response(200, {"FinalMetricDataList": [{"Value": float("nan")}]})
+def test_an_answer_holding_nan_is_an_internal_failure_not_bad_json(tmp_path):
+    """A regression that lets NaN reach an answer fails loudly (500 InternalFailure, which
+    the tests see) instead of sending a body strict parsers reject: the real backend and
+    dispatcher, in process."""
+    backend = SageMakerBackend("us-east-1", "123456789012", MotoStore(), tmp_path)
+    request = flow.training_job_request("nan-job", "arn:aws:iam::1:role/r", {}, "s3://b/o")
+    job = TrainingJob(request, "arn:aws:sagemaker:us-east-1:123456789012:training-job/nan-job")
+    job.final_metrics = [{"MetricName": "train:mse", "Value": float("nan"), "Timestamp": 0.0}]
+    backend.adopt_finished_job(job)
+    environ = EnvironBuilder(
+        method="POST",
+        headers={"X-Amz-Target": "SageMaker.DescribeTrainingJob"},
+        data=json.dumps({"TrainingJobName": "nan-job"}),
+    ).get_environ()
+    response = dispatch(backend, Request(environ))
+    assert response.status_code == 500
+    assert json.loads(response.get_data())["__type"] == "InternalFailure"
