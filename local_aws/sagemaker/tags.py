@@ -11,7 +11,9 @@ Rules, and where they come from:
   not Python regex syntax).
 - Keys beginning with ``aws:`` are reserved for AWS (AWS's tagging rules): refused.
 - ListTags pages with MaxResults (at least 50, botocore's model; 50 when not given, our
-  choice) and an opaque NextToken.
+  choice) and an opaque NextToken. With at most 50 tags per resource one page holds them
+  all, so NextToken only ever comes back if those limits change; a token ListTags did not
+  give is refused.
 
 The wording of the 50-tag, reserved-prefix, unknown-resource and bad-token errors is our
 own: no public source quotes SageMaker's. Resources are known by ARN; a resource registers
