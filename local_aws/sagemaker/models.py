@@ -292,7 +292,7 @@ class SageMakerBackend:
                     f"The request was rejected because the training job is in status {job.status}."
                 )
             job.advance("Stopping")
-        worker = self._workers.get(name)
+        worker = self._workers.get(job.name)
         if worker is not None:
             worker.stop()
         return {}

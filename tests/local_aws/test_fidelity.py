@@ -143,6 +143,16 @@ def test_names_differing_only_in_case_are_one_name(aws, clients, model_data, cha
     assert clients.sagemaker.list_models(NameContains="case")["Models"] == []
 
 
+def test_stop_training_job_in_another_case_stops_the_job(aws, clients, channels):
+    request = flow.training_job_request("Long-Job", aws.role_arn, channels, "s3://b/o")
+    request["HyperParameters"].update(epochs="100000", early_stopping_patience="100000")
+    clients.sagemaker.create_training_job(**request)
+    flow.wait_for_status(clients.sagemaker, "long-job", "Training")
+    clients.sagemaker.stop_training_job(TrainingJobName="LONG-JOB")
+    answer = flow.wait_for_job(clients.sagemaker, "long-job", timeout=60)
+    assert answer["TrainingJobStatus"] == "Stopped"
+
+
 def test_endpoint_names_are_case_insensitive_but_invoke_matches_the_case(aws, clients, model_data):
     create_model(aws, clients, "err-ep", model_data)
     flow.create_endpoint_config(clients.sagemaker, "err-ep", "ERR-EP")
