@@ -8,6 +8,8 @@ class SageMakerError(Exception):
 
     code = "InternalFailure"
     status = 500
+    message_member = "message"
+    """The body's key for the message: awsJson control-plane errors carry ``message``."""
 
     def __init__(self, message: str, **extra: object):
         super().__init__(message)
@@ -41,10 +43,15 @@ class RuntimeValidationError(SageMakerError):
 
     code = "ValidationError"
     status = 400
+    message_member = "Message"
+    """sagemaker-runtime's error shapes name the member ``Message`` (botocore's model)."""
 
 
 class ModelError(SageMakerError):
-    """The model container answered an error; carries its status and message (424)."""
+    """The model container answered an error (424); the body carries the members of
+    botocore's ``ModelError`` shape: Message, OriginalStatusCode, OriginalMessage,
+    LogStreamArn."""
 
     code = "ModelError"
     status = 424
+    message_member = "Message"

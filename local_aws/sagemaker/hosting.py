@@ -11,6 +11,7 @@ import hashlib
 import threading
 import time
 
+from . import describe_defaults
 from .records import echo_request
 
 DEPRECATED_HOSTING_FAMILIES = ("ml.t2.",)
@@ -35,7 +36,7 @@ class Model:
     """A CreateModel request and its creation time."""
 
     def __init__(self, request: dict, arn: str):
-        self.request = request
+        self.request = describe_defaults.model_request(request)
         self.name: str = request["ModelName"]
         self.arn = arn
         self.creation_time = time.time()
@@ -47,13 +48,7 @@ class Model:
 
     def describe(self) -> dict:
         answer = echo_request(self.request)
-        answer.update(
-            {
-                "ModelArn": self.arn,
-                "CreationTime": self.creation_time,
-                "EnableNetworkIsolation": self.request.get("EnableNetworkIsolation", False),
-            }
-        )
+        answer.update({"ModelArn": self.arn, "CreationTime": self.creation_time})
         return answer
 
     def summary(self) -> dict:
@@ -64,7 +59,7 @@ class EndpointConfig:
     """A CreateEndpointConfig request and its creation time."""
 
     def __init__(self, request: dict, arn: str):
-        self.request = request
+        self.request = describe_defaults.endpoint_config_request(request)
         self.name: str = request["EndpointConfigName"]
         self.arn = arn
         self.creation_time = time.time()

@@ -6,6 +6,7 @@ a metric is its last match in the log, reported in DescribeTrainingJob's FinalMe
 
 from __future__ import annotations
 
+import math
 import re
 
 _CHANNELS = ("train", "validation", "test")
@@ -68,9 +69,11 @@ class MetricTracker:
             if match is None:
                 continue
             try:
-                self._last[name] = (float(match.group(1)), timestamp)
+                value = float(match.group(1))
             except ValueError:
                 continue
+            if math.isfinite(value):  # JSON carries no NaN or infinity (RFC 8259)
+                self._last[name] = (value, timestamp)
 
     def final_metric_data(self) -> list[dict]:
         """FinalMetricDataList entries, in definition order."""

@@ -30,6 +30,8 @@ from .hosting import (
     instance_id,
     sagemaker_arn,
 )
+from .names import NameTable
+from .tags import TagStore
 from .training import TrainingJob, is_linear_learner_image
 
 MAX_INVOCATION_BYTES = 6_291_456
@@ -64,10 +66,11 @@ class SageMakerBackend:
         self.store = store
         self.work_root = Path(work_root)
         self.on_job_finished = on_job_finished
-        self.training_jobs: dict[str, TrainingJob] = {}
-        self.models: dict[str, Model] = {}
-        self.endpoint_configs: dict[str, EndpointConfig] = {}
-        self.endpoints: dict[str, Endpoint] = {}
+        self.training_jobs = NameTable()
+        self.models = NameTable()
+        self.endpoint_configs = NameTable()
+        self.endpoints = NameTable()
+        self.tags = TagStore()
         self._workers: dict[str, TrainingWorker] = {}
         self._lock = threading.RLock()
         self._serial = itertools.count(1)
@@ -76,39 +79,44 @@ class SageMakerBackend:
     def _arn(self, kind: str, name: str) -> str:
         return sagemaker_arn(self.region, self.account_id, kind, name)
 
-    def _find(self, table: dict, name: str, kind: str, label: str):
-        """``table[name]``, or ValidationException ``Could not find <label> "<arn>".``"""
+    def _find(self, table: NameTable, name: str, kind: str, label: str):
+        """``table[name]`` (any case), or ValidationException ``Could not find <label> "<arn>".``"""
         found = table.get(name)
         if found is None:
             raise ValidationException(f'Could not find {label} "{self._arn(kind, name)}".')
         return found
 
-    def _add(self, table: dict, name: str, item, label: str):
-        """``table[name] = item`` (returned), or ValidationException if ``name`` is taken."""
+    def _add(self, table: NameTable, name: str, item, label: str):
+        """``table[name] = item`` (returned) with the request's Tags, or ValidationException
+        if ``name`` is taken in any case or a tag breaks a rule."""
+        self.tags.check(item.request.get("Tags"))
         with self._lock:
             if name in table:
                 raise ValidationException(f'Cannot create already existing {label} "{item.arn}".')
             table[name] = item
+            self.tags.register(item.arn, item.request.get("Tags"))
         return item
 
-    def _delete(self, table: dict, name: str, kind: str, label: str) -> dict:
+    def _delete(self, table: NameTable, name: str, kind: str, label: str) -> dict:
         with self._lock:
-            self._find(table, name, kind, label)
+            item = self._find(table, name, kind, label)
             del table[name]
+            self.tags.forget(item.arn)
         return {}
 
     # ----------------------------------------------------------------- training jobs
 
     def create_training_job(self, request: dict) -> dict:
         name = request["TrainingJobName"]
-        algorithm = request["AlgorithmSpecification"]
-        image = algorithm.get("TrainingImage")
+        image = request.get("AlgorithmSpecification", {}).get("TrainingImage")
         if not image or not is_linear_learner_image(image):
             raise ValidationException(
                 f"TrainingImage '{image}' cannot run here: {LINEAR_LEARNER_HINT}."
             )
         for channel in request.get("InputDataConfig", []):
             _check_channel(channel)
+            self._check_channel_objects(channel, request["RoleArn"])
+        self.tags.check(request.get("Tags"))
         arn = self._arn("training-job", name)
         with self._lock:
             if name in self.training_jobs:
@@ -118,6 +126,7 @@ class SageMakerBackend:
                 )
             job = TrainingJob(request, arn)
             self.training_jobs[name] = job
+            self.tags.register(arn, request.get("Tags"))
         threading.Thread(
             target=self._launch_training, args=(job,), name=f"launch-{name}", daemon=True
         ).start()
@@ -152,16 +161,33 @@ class SageMakerBackend:
             timer.daemon = True
             timer.start()
 
+    def _check_channel_objects(self, channel: dict, role_arn: str) -> None:
+        """ValidationException at CreateTrainingJob if the channel's S3 prefix holds no object,
+        as SageMaker answers (aws/amazon-sagemaker-examples #2489, #2267)."""
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        try:
+            found = bool(self.store.list_prefix(uri))
+        except S3LocationError:
+            found = False
+        if not found:
+            raise ValidationException(self._no_objects_message(uri, role_arn))
+
+    def _no_objects_message(self, uri: str, role_arn: str) -> str:
+        bucket = uri.removeprefix("s3://").partition("/")[0]
+        return (
+            f'No S3 objects found under S3 URL "{uri}" given in input data source. Please '
+            f"ensure that the bucket exists in the selected region ({self.region}), that "
+            f'objects exist under that S3 prefix, and that the role "{role_arn}" has '
+            f'"s3:ListBucket" permissions on bucket "{bucket}".'
+        )
+
     def _channel_data(self, job: TrainingJob, channel: dict) -> ChannelData:
+        """The channel's objects when the job starts (they may have gone since the Create:
+        the job then fails with the same message as a ClientError)."""
         uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
         objects = self.store.list_prefix(uri)
         if not objects:
-            raise S3LocationError(
-                f'No S3 objects found under S3 URL "{uri}" given in input data source. Please '
-                f"ensure that the bucket exists in the selected region ({self.region}), that "
-                'objects exist under that S3 prefix, and that the role has "s3:ListBucket" '
-                "permissions on the bucket."
-            )
+            raise S3LocationError(self._no_objects_message(uri, job.request["RoleArn"]))
         mode = (
             channel.get("InputMode") or job.request["AlgorithmSpecification"]["TrainingInputMode"]
         )
@@ -247,7 +273,13 @@ class SageMakerBackend:
             return job.describe()
 
     def _training_job(self, name: str) -> TrainingJob:
-        return self._find(self.training_jobs, name, "training-job", "training job")
+        """The job named ``name`` (any case), or SageMaker's answer for a missing job:
+        ValidationException ``Requested resource not found.`` (aws/aws-sdk #165,
+        aws/amazon-sagemaker-examples #2360), though the model declares ResourceNotFound."""
+        job = self.training_jobs.get(name)
+        if job is None:
+            raise ValidationException("Requested resource not found.")
+        return job
 
     def list_training_jobs(self, request: dict) -> dict:
         return _list_answer(self.training_jobs, request, "TrainingJobSummaries")
@@ -260,7 +292,7 @@ class SageMakerBackend:
                     f"The request was rejected because the training job is in status {job.status}."
                 )
             job.advance("Stopping")
-        worker = self._workers.get(name)
+        worker = self._workers.get(job.name)
         if worker is not None:
             worker.stop()
         return {}
@@ -284,7 +316,7 @@ class SageMakerBackend:
                 "its model from a model.tar.gz in S3."
             )
         if not self.store.exists(data_url):
-            raise ValidationException(f"Could not access model data at {data_url}.")
+            raise ValidationException(f"Could not find model data at {data_url}.")
         arn = self._arn("model", name)
         self._add(self.models, name, Model(request, arn), "model")
         return {"ModelArn": arn}
@@ -450,6 +482,7 @@ class SageMakerBackend:
         with self._lock:
             endpoint = self._endpoint(name)
             del self.endpoints[name]
+            self.tags.forget(endpoint.arn)
         with endpoint.lock:
             endpoint.set_status("Deleting")
             serving, endpoint.serving = endpoint.serving, None
@@ -472,7 +505,7 @@ class SageMakerBackend:
                 f"{MAX_INVOCATION_BYTES} bytes."
             )
         endpoint = self.endpoints.get(name)
-        if endpoint is None:
+        if endpoint is None or endpoint.name != name:  # "the case ... must be matched"
             raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
         with endpoint.lock:
             serving = endpoint.serving
@@ -513,7 +546,8 @@ class SageMakerBackend:
 
     def adopt_finished_job(self, job: TrainingJob) -> None:
         """Add a finished job read back from the state directory."""
-        self.training_jobs.setdefault(job.name, job)
+        if self.training_jobs.setdefault(job.name, job) is job:
+            self.tags.register(job.arn, job.request.get("Tags"))
 
     def shutdown(self) -> None:
         """Kill every training job and stop every endpoint; nothing outlives the server."""

@@ -36,6 +36,11 @@ OPERATIONS = {
     "ListEndpoints": lambda backend, p: backend.list_endpoints(p),
     "UpdateEndpoint": lambda backend, p: backend.update_endpoint(p),
     "DeleteEndpoint": lambda backend, p: backend.delete_endpoint(p["EndpointName"]),
+    "AddTags": lambda backend, p: backend.tags.add(p["ResourceArn"], p["Tags"]),
+    "ListTags": lambda backend, p: backend.tags.list(
+        p["ResourceArn"], p.get("MaxResults"), p.get("NextToken")
+    ),
+    "DeleteTags": lambda backend, p: backend.tags.delete(p["ResourceArn"], p["TagKeys"]),
 }
 """Operation name -> call on the backend with the request's members."""
 
@@ -64,8 +69,10 @@ def dispatch(backend: SageMakerBackend, request: Request) -> Response:
 
 
 def _json_body(request: Request) -> dict:
+    """The request's members; ValidationException unless it is a strict-JSON object (no
+    NaN or Infinity, which would come back in Describe answers)."""
     try:
-        params = json.loads(request.get_data() or b"{}")
+        params = json.loads(request.get_data() or b"{}", parse_constant=_refuse_constant)
     except ValueError:
         raise ValidationException("The request body is not valid JSON.") from None
     if not isinstance(params, dict):
@@ -73,9 +80,16 @@ def _json_body(request: Request) -> dict:
     return params
 
 
+def _refuse_constant(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def json_response(status: int, document: dict) -> Response:
+    """``document`` as strict JSON (RFC 8259): a NaN or infinity anywhere raises ValueError
+    here, so the caller answers InternalFailure rather than sending what strict parsers
+    (Go, Java and JS SDKs, jq) reject."""
     return Response(
-        json.dumps(document),
+        json.dumps(document, allow_nan=False),
         status=status,
         content_type="application/x-amz-json-1.1",
         headers={"x-amzn-RequestId": str(uuid.uuid4())},
@@ -84,7 +98,7 @@ def json_response(status: int, document: dict) -> Response:
 
 def error_response(error: SageMakerError) -> Response:
     """``{"__type": code, "message": ...}`` with the error's HTTP status."""
-    document = {"__type": error.code, "message": error.message, **error.extra}
+    document = {"__type": error.code, error.message_member: error.message, **error.extra}
     response = json_response(error.status, document)
     response.headers["x-amzn-ErrorType"] = error.code
     return response

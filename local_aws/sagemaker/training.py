@@ -13,6 +13,7 @@ import re
 import threading
 import time
 
+from . import describe_defaults
 from .metrics import MetricTracker, metric_definitions_for_describe
 from .records import echo_request
 
@@ -48,7 +49,7 @@ class TrainingJob:
 
     def __init__(self, request: dict, arn: str):
         now = time.time()
-        self.request = request
+        self.request = describe_defaults.training_job_request(request)
         self.name: str = request["TrainingJobName"]
         self.arn = arn
         self.status = "InProgress"
@@ -120,18 +121,13 @@ class TrainingJob:
                 "TrainingJobArn": self.arn,
                 "TrainingJobStatus": self.status,
                 "SecondaryStatus": self.secondary_status,
-                "HyperParameters": request.get("HyperParameters", {}),
                 "AlgorithmSpecification": algorithm,
                 "InputDataConfig": request.get("InputDataConfig", []),
                 "ModelArtifacts": {"S3ModelArtifacts": self.artifact_uri},
                 "CreationTime": self.creation_time,
                 "LastModifiedTime": self.last_modified,
                 "SecondaryStatusTransitions": [dict(t) for t in self.transitions],
-                "EnableNetworkIsolation": request.get("EnableNetworkIsolation", False),
-                "EnableInterContainerTrafficEncryption": request.get(
-                    "EnableInterContainerTrafficEncryption", False
-                ),
-                "EnableManagedSpotTraining": request.get("EnableManagedSpotTraining", False),
+                "ProfilingStatus": describe_defaults.profiling_status(request),
             }
         )
         if self.start_time is not None:

@@ -9,8 +9,12 @@ import pytest
 
 from local_aws.algorithms.linear_learner import artifact
 from local_aws.algorithms.linear_learner.channels import FileChannel
-from local_aws.algorithms.linear_learner.hyperparameters import REGRESSION_LOSSES
-from local_aws.algorithms.linear_learner.training import train
+from local_aws.algorithms.linear_learner.errors import ClientError
+from local_aws.algorithms.linear_learner.hyperparameters import REGRESSION_LOSSES, resolve
+from local_aws.algorithms.linear_learner.losses import Loss
+from local_aws.algorithms.linear_learner.model_grid import model_grid
+from local_aws.algorithms.linear_learner.parallel_models import ParallelModels
+from local_aws.algorithms.linear_learner.training import _leader, train
 
 SMALL = {"predictor_type": "regressor", "mini_batch_size": "100"}
 
@@ -120,3 +124,35 @@ def test_every_regression_loss_trains_and_logs_its_objective(
 
 def _without_timing(line: str) -> str:
     return re.sub(r"^\[[^\]]*\] ", "", line)
+
+
+def test_a_job_whose_models_all_diverge_fails_as_a_client_error(
+    tmp_path, linear_data, write_training_csv
+):
+    x, y, _, _ = linear_data(rows=1000, features=3)
+    channels = _channels(tmp_path, write_training_csv, x, y)
+    hyperparameters = {**SMALL, "feature_dim": "3", "learning_rate": "1e30", "epochs": "2"}
+    with pytest.raises(ClientError, match=r"All \d+ models diverged in epoch 0") as caught:
+        train(hyperparameters, channels, tmp_path / "model", log=lambda _: None)
+    assert str(caught.value).startswith("ClientError: ")
+    assert not (tmp_path / "model").exists()
+
+
+def test_diverged_models_are_never_selected():
+    config, _ = resolve({"predictor_type": "regressor", "feature_dim": "2"})
+    settings = model_grid(config)
+    models = ParallelModels(settings, config, 2, Loss(config.loss, 1.0, 0.5, 0.01))
+    losses = np.arange(len(settings), dtype=np.float64)
+    models.weights[:, 0] = np.inf  # the lowest loss, but its weights overflowed
+    losses[1] = np.nan
+    assert _leader(losses, models, epoch=0, objective="mse_objective") == 2
+    models.weights[:, 2:] = np.nan
+    with pytest.raises(ClientError, match="All 32 models diverged in epoch 3"):
+        _leader(losses, models, epoch=3, objective="mse_objective")
+
+
+@pytest.mark.parametrize(("weights", "bias"), [([1.0, np.nan], 0.0), ([1.0, 2.0], np.inf)])
+def test_an_artifact_with_non_finite_parameters_is_not_loaded(tmp_path, weights, bias):
+    artifact.save(artifact.LinearModel(weights=np.array(weights), bias=bias), tmp_path / "m")
+    with pytest.raises(artifact.ArtifactError, match="NaN or infinite"):
+        artifact.load(tmp_path / "m")

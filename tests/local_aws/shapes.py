@@ -2,11 +2,15 @@
 
 ``ResponseChecker`` hooks a boto3 session's ``after-call`` event: each parsed SageMaker,
 sagemaker-runtime or SimulatePrincipalPolicy answer must validate against its operation's
-output shape (types, required members, enums, patterns) and hold no empty ``{}`` structure.
-A violation raises AssertionError from the call itself.
+output shape (types, required members, enums, patterns) and hold no empty ``{}`` structure,
+and every JSON body the emulator sends (answers and errors alike) must be strict JSON: no
+NaN or Infinity, which Python's json module accepts but RFC 8259, jq and the Go, Java and JS
+SDKs refuse. A violation raises AssertionError from the call itself.
 """
 
 from __future__ import annotations
+
+import json
 
 from botocore.validate import ParamValidator
 
@@ -30,10 +34,23 @@ class ResponseChecker:
         key = (service, model.name)
         if service not in CHECKED_SERVICES and key not in CHECKED_OPERATIONS:
             return
+        if not model.has_streaming_output and model.metadata["protocol"] != "query":
+            assert_strict_json(http_response.content, model.name)
         if http_response.status_code >= 300:
             return
         assert_matches_output_shape(model, parsed)
         self.checked.add(key)
+
+
+def assert_strict_json(body: bytes, where: str) -> None:
+    """AssertionError unless ``body`` is empty or JSON without NaN, Infinity or -Infinity."""
+    if not body:
+        return
+
+    def refuse(constant: str):
+        raise AssertionError(f"{where}: the answer holds {constant}, which is not JSON")
+
+    json.loads(body, parse_constant=refuse)
 
 
 def assert_matches_output_shape(operation_model, parsed: dict) -> None:

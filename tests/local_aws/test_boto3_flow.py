@@ -316,6 +316,32 @@ def test_list_operations_filter_sort_and_page(clients, trained):
     assert [c["EndpointConfigName"] for c in configs] == ["listed"]
 
 
+def test_tags_given_at_create_are_listed_added_and_deleted(aws, clients, trained):
+    sagemaker = clients.sagemaker
+    assert sagemaker.list_tags(ResourceArn=trained["TrainingJobArn"])["Tags"] == []
+    arn = sagemaker.create_model(
+        ModelName="tagged",
+        PrimaryContainer={
+            "Image": flow.LINEAR_LEARNER_IMAGE,
+            "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+        },
+        ExecutionRoleArn=aws.role_arn,
+        Tags=[{"Key": "project", "Value": "flights"}, {"Key": "owner", "Value": "lab"}],
+    )["ModelArn"]
+    added = sagemaker.add_tags(
+        ResourceArn=arn, Tags=[{"Key": "owner", "Value": "me"}, {"Key": "stage", "Value": ""}]
+    )
+    assert added["Tags"] == [{"Key": "owner", "Value": "me"}, {"Key": "stage", "Value": ""}]
+    sagemaker.delete_tags(ResourceArn=arn, TagKeys=["project", "absent"])
+    assert sagemaker.list_tags(ResourceArn=arn, MaxResults=50)["Tags"] == [
+        {"Key": "owner", "Value": "me"},
+        {"Key": "stage", "Value": ""},
+    ]
+    sagemaker.delete_model(ModelName="tagged")
+    with pytest.raises(ClientError, match="Could not find resource"):
+        sagemaker.list_tags(ResourceArn=arn)
+
+
 def test_every_emulated_operation_answer_was_validated(response_checker):
     """Runs last in this module: each operation above was checked against its output shape."""
     expected = {("sagemaker", op) for op in OPERATIONS}

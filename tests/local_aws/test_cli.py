@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from local_aws.algorithms.linear_learner import artifact
 
 from . import flow
 
@@ -125,3 +128,29 @@ def test_lab_flow_with_the_aws_cli(aws, cli, tmp_path):
     cli("sagemaker", "delete-endpoint-config", "--endpoint-config-name", "cli")
     cli("sagemaker", "delete-model", "--model-name", "cli")
     assert cli("sagemaker", "list-models")["Models"] == []
+
+
+def test_tags_with_the_aws_cli(aws, cli, tmp_path):
+    """CreateModel with --tags, then add-tags, list-tags and delete-tags by its ARN."""
+    artifact.save(artifact.LinearModel(weights=np.array([1.0]), bias=0.0), tmp_path / "m")
+    tar = artifact.pack(tmp_path / "m", tmp_path / "model.tar.gz")
+    cli("s3", "cp", str(tar), f"s3://{aws.bucket}/cli-tags/model.tar.gz")
+    arn = cli(
+        "sagemaker",
+        "create-model",
+        "--model-name",
+        "Cli-Tags",
+        "--execution-role-arn",
+        aws.role_arn,
+        "--primary-container",
+        f"Image={flow.LINEAR_LEARNER_IMAGE},ModelDataUrl=s3://{aws.bucket}/cli-tags/model.tar.gz",
+        "--tags",
+        "Key=project,Value=flights",
+    )["ModelArn"]
+    assert arn.endswith(":model/cli-tags")
+    cli("sagemaker", "add-tags", "--resource-arn", arn, "--tags", "Key=stage,Value=dev")
+    cli("sagemaker", "delete-tags", "--resource-arn", arn, "--tag-keys", "project")
+    assert cli("sagemaker", "list-tags", "--resource-arn", arn)["Tags"] == [
+        {"Key": "stage", "Value": "dev"}
+    ]
+    cli("sagemaker", "delete-model", "--model-name", "cli-tags")

@@ -50,27 +50,46 @@ def error_of(call, **kwargs) -> tuple[str, str, int]:
     )
 
 
-def job_request(aws, name="job", **changes):
-    channels = {"train": f"s3://{aws.bucket}/nothing-here/"}
+@pytest.fixture(scope="module")
+def train_prefix(aws, clients):
+    """An S3 prefix holding a small training set."""
+    clients.s3.put_object(Bucket=aws.bucket, Key="data/train/x.csv", Body=flow.regression_csv(500))
+    return f"s3://{aws.bucket}/data/train/"
+
+
+def job_request(aws, train_prefix, name="job", **changes):
+    """A job that fails fast (epochs is not a number) on ``train_prefix``."""
+    channels = {"train": train_prefix}
     request = flow.training_job_request(name, aws.role_arn, channels, f"s3://{aws.bucket}/out")
+    request["HyperParameters"]["epochs"] = "many"
     request.update(changes)
     return request
 
 
-def test_duplicate_training_job_is_resource_in_use(aws, clients):
-    clients.sagemaker.create_training_job(**job_request(aws, "twice"))
+def test_duplicate_training_job_is_resource_in_use(aws, clients, train_prefix):
+    clients.sagemaker.create_training_job(**job_request(aws, train_prefix, "twice"))
     code, message, status = error_of(
-        clients.sagemaker.create_training_job, **job_request(aws, "twice")
+        clients.sagemaker.create_training_job, **job_request(aws, train_prefix, "twice")
     )
     assert (code, status) == ("ResourceInUse", 400)
     assert f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/twice" in message
+    assert flow.wait_for_job(clients.sagemaker, "twice")["TrainingJobStatus"] == "Failed"
 
 
-def test_missing_input_data_fails_the_job_with_a_client_error(aws, clients):
-    answer = flow.wait_for_job(clients.sagemaker, "twice")
-    assert answer["TrainingJobStatus"] == "Failed"
-    assert answer["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
-    assert answer["SecondaryStatusTransitions"][-1]["Status"] == "Failed"
+def test_empty_input_prefix_is_refused_at_the_call(aws, clients, train_prefix):
+    empty = f"s3://{aws.bucket}/nothing-here/"
+    request = job_request(aws, train_prefix, "no-data")
+    request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = empty
+    code, message, status = error_of(clients.sagemaker.create_training_job, **request)
+    assert (code, status) == ("ValidationException", 400)
+    assert message == (
+        f'No S3 objects found under S3 URL "{empty}" given in input data source. Please ensure '
+        "that the bucket exists in the selected region (us-east-1), that objects exist under "
+        f'that S3 prefix, and that the role "{aws.role_arn}" has "s3:ListBucket" permissions '
+        f'on bucket "{aws.bucket}".'
+    )
+    code, message, _ = error_of(clients.sagemaker.describe_training_job, TrainingJobName="no-data")
+    assert (code, message) == ("ValidationException", "Requested resource not found.")
 
 
 def test_algorithm_failure_reason_reaches_describe(aws, clients):
@@ -90,8 +109,8 @@ def test_stop_of_a_finished_job_is_refused(clients):
     assert "status Failed" in message
 
 
-def test_training_instance_type_outside_the_enum(aws, clients):
-    request = job_request(aws, "bad-type")
+def test_training_instance_type_outside_the_enum(aws, clients, train_prefix):
+    request = job_request(aws, train_prefix, "bad-type")
     request["ResourceConfig"]["InstanceType"] = "ml.t2.medium"
     code, message, status = error_of(clients.sagemaker.create_training_job, **request)
     assert (code, status) == ("ValidationException", 400)
@@ -101,8 +120,8 @@ def test_training_instance_type_outside_the_enum(aws, clients):
     )
 
 
-def test_another_image_cannot_train(aws, clients):
-    request = job_request(aws, "xgb")
+def test_another_image_cannot_train(aws, clients, train_prefix):
+    request = job_request(aws, train_prefix, "xgb")
     request["AlgorithmSpecification"]["TrainingImage"] = (
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
     )
@@ -111,16 +130,16 @@ def test_another_image_cannot_train(aws, clients):
     assert "sagemaker-xgboost" in message and "linear-learner" in message
 
 
-def test_linear_learner_image_of_any_region_trains(aws, clients):
-    request = job_request(aws, "eu-image")
+def test_linear_learner_image_of_any_region_trains(aws, clients, train_prefix):
+    request = job_request(aws, train_prefix, "eu-image")
     request["AlgorithmSpecification"]["TrainingImage"] = (
         "438346466558.dkr.ecr.eu-west-1.amazonaws.com/linear-learner:1"
     )
     assert "TrainingJobArn" in clients.sagemaker.create_training_job(**request)
 
 
-def test_manifest_file_channels_are_refused_clearly(aws, clients):
-    request = job_request(aws, "manifest")
+def test_manifest_file_channels_are_refused_clearly(aws, clients, train_prefix):
+    request = job_request(aws, train_prefix, "manifest")
     request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
     code, message, _ = error_of(clients.sagemaker.create_training_job, **request)
     assert code == "ValidationException"
@@ -186,8 +205,6 @@ def test_duplicates_are_validation_exceptions_naming_the_arn(aws, clients, model
         ("delete_endpoint_config", "EndpointConfigName", "endpoint configuration"),
         ("describe_endpoint", "EndpointName", "endpoint"),
         ("delete_endpoint", "EndpointName", "endpoint"),
-        ("describe_training_job", "TrainingJobName", "training job"),
-        ("stop_training_job", "TrainingJobName", "training job"),
     ],
 )
 def test_missing_resources_could_not_be_found(clients, operation, member, what):
@@ -195,6 +212,12 @@ def test_missing_resources_could_not_be_found(clients, operation, member, what):
     assert (code, status) == ("ValidationException", 400)
     assert message.startswith(f'Could not find {what} "arn:aws:sagemaker:us-east-1:{ACCOUNT}:')
     assert message.endswith('/ghost".')
+
+
+@pytest.mark.parametrize("operation", ["describe_training_job", "stop_training_job"])
+def test_a_missing_training_job_is_not_found_as_sagemaker_words_it(clients, operation):
+    code, message, status = error_of(getattr(clients.sagemaker, operation), TrainingJobName="Ghost")
+    assert (code, message, status) == ("ValidationException", "Requested resource not found.", 400)
 
 
 def test_t2_hosting_is_deprecated(clients, endpoint):
@@ -238,8 +261,10 @@ def test_model_needs_its_model_data(aws, clients):
         },
         ExecutionRoleArn=aws.role_arn,
     )
-    assert code == "ValidationException"
-    assert "missing/model.tar.gz" in message
+    assert (code, message) == (
+        "ValidationException",
+        f"Could not find model data at s3://{aws.bucket}/missing/model.tar.gz.",
+    )
 
 
 def test_endpoint_with_a_broken_artifact_fails_with_a_reason(aws, clients):
@@ -338,3 +363,25 @@ def test_invalid_json_body_is_a_client_error(aws):
         urllib.request.urlopen(request)
     assert caught.value.code == 400
     assert json.loads(caught.value.read())["__type"] == "ValidationException"
+
+
+def test_model_error_body_carries_the_members_of_botocores_shape(aws, endpoint):
+    """The 424 body's keys are the ModelError shape's member names (botocore's model), and
+    a runtime error's message is under ``Message`` as that shape names it."""
+    request = urllib.request.Request(
+        f"{aws.url}/endpoints/{endpoint}/invocations",
+        data=b"1,2,3",
+        headers={"Content-Type": "text/csv", "Authorization": f"AWS4-HMAC-SHA256 {SCOPE}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert caught.value.code == 424
+    body = json.loads(caught.value.read())
+    assert set(body) == {
+        "__type",
+        "Message",
+        "OriginalStatusCode",
+        "OriginalMessage",
+        "LogStreamArn",
+    }
+    assert body["OriginalStatusCode"] == 400

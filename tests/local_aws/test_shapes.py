@@ -8,7 +8,7 @@ import pytest
 
 from local_aws.validation import operation_model
 
-from .shapes import assert_matches_output_shape
+from .shapes import assert_matches_output_shape, assert_strict_json
 
 NOW = datetime.datetime.now(datetime.UTC)
 MODEL = {
@@ -45,3 +45,13 @@ def test_a_value_outside_its_enum_is_rejected():
     }
     with pytest.raises(AssertionError, match="Member must satisfy enum value set"):
         assert_matches_output_shape(operation_model("sagemaker", "DescribeEndpoint"), answer)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_holding_a_non_finite_number_is_rejected(constant):
+    with pytest.raises(AssertionError, match=f"holds {constant}"):
+        assert_strict_json(f'{{"Value": {constant}}}'.encode(), "DescribeTrainingJob")
+
+
+def test_strict_json_passes_finite_numbers():
+    assert_strict_json(b'{"Value": 1e308, "Other": -0.5}', "DescribeTrainingJob")

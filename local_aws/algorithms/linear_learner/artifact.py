@@ -111,6 +111,11 @@ def _parse(raw: bytes, source: str) -> LinearModel:
     weights = np.asarray(document["weights"], dtype=np.float64)
     if weights.shape != (document["feature_dim"],):
         raise ArtifactError(f"{source}: weights do not match feature_dim {document['feature_dim']}")
+    if not (np.isfinite(weights).all() and np.isfinite(float(document["bias"]))):
+        raise ArtifactError(
+            f"{source}: the weights or bias are NaN or infinite (a model that diverged in "
+            "training): nothing can be scored with it"
+        )
     return LinearModel(
         weights=weights,
         bias=float(document["bias"]),

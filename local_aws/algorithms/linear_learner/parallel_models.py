@@ -54,6 +54,10 @@ class ParallelModels:
         self._bias_state = [np.zeros_like(self.bias), np.zeros_like(self.bias)]
         self.steps = 0
 
+    def finite_models(self) -> np.ndarray:
+        """(n_models,) bool: True where a model's weights and bias are all finite."""
+        return np.isfinite(self.weights).all(axis=0) & np.isfinite(self.bias)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Scaled predictions (rows, n_models) for scaled features (rows, d)."""
         return features @ self.weights + self.bias

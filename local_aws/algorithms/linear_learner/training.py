@@ -30,6 +30,13 @@ from .scaler import Scaler, fit_scaler
 from .training_log import TrainingLog, print_line
 
 CHANNELS = ("train", "validation", "test")
+DIVERGED_HINT = (
+    "training diverged; lower learning_rate (or leave it to auto), or scale the features "
+    "(normalize_data=true)"
+)
+"""How a diverged job's FailureReason ends. What the real container says when every model
+diverges is not public: failing the job as a ClientError, and never selecting a diverged
+model, is our choice."""
 NOT_DISTRIBUTED = (
     "wait_for_all_workers will not sync workers since the kv store is not running distributed"
 )
@@ -89,7 +96,8 @@ def train(
     training_log = log if isinstance(log, TrainingLog) else TrainingLog(log)
     # One BLAS thread: the products are small (batch x d x n_models) and the CSV reader thread
     # uses the other core; two BLAS threads spin against the reader and run several times slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # Overflow in a diverging model is detected and handled (``_leader``), not warned about.
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore"):
         training = _Training(
             dict(hyperparameters), dict(channels), training_log, hyperparameters_path
         )
@@ -215,7 +223,7 @@ class _Training:
                     log.model_metric(f"validation_{objective}", float(value), model, epoch)
                 log.quality("validation", objective, float(validation[objective][0]), epoch)
             losses = train_loss if validation is None else validation[objective]
-            leader = int(np.argmin(losses))
+            leader = _leader(losses, models, epoch, objective)
             value = float(losses[leader])
             log.criterion(epoch, objective, value)
             gain = None if criterion_best is None else criterion_best - value
@@ -315,6 +323,12 @@ class _Training:
 
     def _save(self, model_dir: Path, best: _Snapshot, scores, epochs_run) -> artifact.LinearModel:
         weights, bias = self.scaler.fold(best.weights, best.bias)
+        values = [*weights, bias, *(v for channel in scores.values() for v in channel.values())]
+        if not np.isfinite(values).all():
+            raise ClientError(
+                "The selected model has non-finite weights or scores (its raw-unit weights "
+                f"overflow): {DIVERGED_HINT}"
+            )
         selected = {"model": best.model, "epoch": best.epoch, **self.settings[best.model].as_dict()}
         metadata = {
             "algorithm": "linear-learner",
@@ -345,6 +359,18 @@ class _Training:
             "Total Records Seen": self.records_seen,
             "Reset Count": resets,
         }
+
+
+def _leader(losses: np.ndarray, models: ParallelModels, epoch: int, objective: str) -> int:
+    """The model with the lowest finite loss whose weights are finite; diverged models (NaN or
+    infinite loss or weights) are never selected. ClientError if every model diverged."""
+    usable = np.isfinite(losses) & models.finite_models()
+    if not usable.any():
+        raise ClientError(
+            f"All {len(losses)} models diverged in epoch {epoch} (their {objective} or weights "
+            f"are NaN or infinite): {DIVERGED_HINT}"
+        )
+    return int(np.argmin(np.where(usable, losses, np.inf)))
 
 
 def _snapshot(models: ParallelModels, model: int, epoch: int, value: float, validation):
