@@ -27,10 +27,22 @@ def main(argv: list[str] | None = None) -> None:
         "--work-dir",
         help="folder for jobs and endpoints, removed at exit (default: a temporary one)",
     )
+    serve_parser.add_argument(
+        "--read-timeout",
+        type=float,
+        help="seconds a silent connection is kept while a request is read (default: 30)",
+    )
     args = parser.parse_args(argv)
-    from .server import serve
+    from .server import READ_TIMEOUT, serve
 
-    serve(args.port, args.state_dir, args.region, args.watch_stdin, args.work_dir)
+    serve(
+        args.port,
+        args.state_dir,
+        args.region,
+        args.watch_stdin,
+        args.work_dir,
+        args.read_timeout or READ_TIMEOUT,
+    )
     # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
     # slow teardown of moto's backends (about a second) so the port and process go at once.
     sys.stdout.flush()

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
-from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
+from ..validation import shorten
+from ..workers.hosting import EndpointWorker, WorkerUnavailable
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
+from .endpoint_failures import INTERNAL_FAILURE, failure_reason
 from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
 from .hosting import (
     DEPRECATED_HOSTING_FAMILIES,
@@ -33,7 +35,7 @@ from .hosting import (
 from .training import TrainingJob, is_linear_learner_image
 
 MAX_INVOCATION_BYTES = 6_291_456
-"""InvokeEndpoint's payload limit (6 MB)."""
+"""InvokeEndpoint's payload limit (6 MB), refused by the HTTP layer before it is read."""
 
 LINEAR_LEARNER_HINT = (
     'only the built-in linear-learner image (image_uris.retrieve("linear-learner", region), '
@@ -362,8 +364,13 @@ class SageMakerBackend:
         """Start a worker for ``config`` and make it the endpoint's (Create and Update)."""
         try:
             worker = self._start_endpoint_worker(endpoint, config)
-        except (WorkerError, S3LocationError, ValidationException, OSError) as error:
-            reason = getattr(error, "message", None) or str(error)
+        except Exception as error:
+            model = self.models.get(config.variant["ModelName"])
+            data_url = model.container.get("ModelDataUrl", "") if model else ""
+            reason = failure_reason(error, config.variant["VariantName"], data_url)
+            if reason is None:
+                log.exception("deploying endpoint %s failed", endpoint.name)
+                reason = INTERNAL_FAILURE
             with endpoint.lock:
                 if endpoint.status == "Updating":
                     endpoint.set_status("InService", f"Update failed: {reason}")
@@ -447,15 +454,35 @@ class SageMakerBackend:
         return {"EndpointArn": endpoint.arn}
 
     def delete_endpoint(self, name: str) -> dict:
-        with self._lock:
-            endpoint = self._endpoint(name)
-            del self.endpoints[name]
+        """Answer at once with the endpoint ``Deleting``; its server stops in the background
+        and the endpoint is gone once it has (as SageMaker's DeleteEndpoint answers before the
+        instances are released). A second delete meanwhile is refused; our choice, since
+        AWS's answer is not public."""
+        endpoint = self._endpoint(name)
         with endpoint.lock:
+            if endpoint.status == "Deleting":
+                raise ValidationException(
+                    f'Cannot delete endpoint "{endpoint.arn}": it is already being deleted.'
+                )
             endpoint.set_status("Deleting")
             serving, endpoint.serving = endpoint.serving, None
-        if serving is not None:
-            serving.worker.stop()
+        threading.Thread(
+            target=self._finish_deletion,
+            args=(endpoint, serving),
+            name=f"delete-{name}",
+            daemon=True,
+        ).start()
         return {}
+
+    def _finish_deletion(self, endpoint: Endpoint, serving: Serving | None) -> None:
+        """Stop the endpoint's server (requests in flight are answered first), then forget it."""
+        try:
+            if serving is not None:
+                serving.worker.stop()
+        finally:
+            with self._lock:
+                if self.endpoints.get(endpoint.name) is endpoint:
+                    del self.endpoints[endpoint.name]
 
     def invoke_endpoint(
         self,
@@ -465,12 +492,9 @@ class SageMakerBackend:
         accept: str | None,
         custom_attributes: str | None = None,
     ):
-        """Forward one request to the endpoint's container; returns (InvokeResult, variant)."""
-        if len(body) > MAX_INVOCATION_BYTES:
-            raise RuntimeValidationError(
-                f"Request payload of {len(body)} bytes exceeds the InvokeEndpoint limit of "
-                f"{MAX_INVOCATION_BYTES} bytes."
-            )
+        """Forward one request to the endpoint's container; returns (InvokeResult, variant).
+
+        The HTTP layer has already refused a body over ``MAX_INVOCATION_BYTES``."""
         endpoint = self.endpoints.get(name)
         if endpoint is None:
             raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
@@ -583,11 +607,25 @@ _SORT_KEYS = {
 }
 
 
+def _page_start(token: str | None) -> int:
+    """Where the page ``token`` (a NextToken this emulator gave: a position) starts.
+
+    AWS's wording for a token it did not give is not public; this one is our choice."""
+    if not token:
+        return 0
+    if not (token.isascii() and token.isdigit() and len(token) <= 18):
+        raise ValidationException(
+            f"Invalid pagination token '{shorten(token)}': pass the NextToken of a previous "
+            "answer of the same operation, or none for the first page."
+        )
+    return int(token)
+
+
 def _page(resources: list, request: dict) -> tuple[list, str | None]:
     """Sort (SortBy/SortOrder) and cut one page (MaxResults/NextToken) of a List* answer."""
     key = _SORT_KEYS.get(request.get("SortBy", "CreationTime"), _SORT_KEYS["CreationTime"])
     descending = request.get("SortOrder", "Descending") == "Descending"
     ordered = sorted(resources, key=key, reverse=descending)
-    start = int(request.get("NextToken") or 0)
+    start = _page_start(request.get("NextToken"))
     end = start + request.get("MaxResults", 10)
     return ordered[start:end], (str(end) if end < len(ordered) else None)
