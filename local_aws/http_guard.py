@@ -140,10 +140,11 @@ def buffer_body(environ, length: int) -> bytes:
     once the server's read timeout passes (or if it closes the connection early).
     """
     stream = environ["wsgi.input"]
+    read = getattr(stream, "read1", stream.read)  # what has come, so a stall keeps it
     chunks, missing = [], length
     try:
         while missing:
-            chunk = stream.read(min(missing, 1 << 20))
+            chunk = read(min(missing, 1 << 20))
             if not chunk:
                 break
             chunks.append(chunk)
