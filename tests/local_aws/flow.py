@@ -113,6 +113,14 @@ def wait_for_endpoint(
     )
 
 
+def wait_for_deletion(sagemaker, name: str, timeout: float = 60, poll: float = 0.05) -> None:
+    """Wait with botocore's own ``endpoint_deleted`` waiter (the SDK's ``wait_for_delete``)
+    until DescribeEndpoint no longer finds ``name``."""
+    sagemaker.get_waiter("endpoint_deleted").wait(
+        EndpointName=name, WaiterConfig={"Delay": poll, "MaxAttempts": int(timeout / poll)}
+    )
+
+
 def deploy(sagemaker, name: str, model_data: str, role_arn: str) -> dict:
     """CreateModel, CreateEndpointConfig and CreateEndpoint named ``name``; wait for it."""
     sagemaker.create_model(
