@@ -13,8 +13,8 @@
   A missing length (or ``Transfer-Encoding: chunked``) is ``411 MissingContentLength`` with
   S3's wording ``You must provide the Content-Length HTTP header.``; a malformed one is
   ``400 InvalidArgument``; an oversized one is refused with the route's own error (``Limit``).
-  Bodies within their limit are read here (except S3's, which moto reads itself), so that a
-  client that stops sending gets S3's ``RequestTimeout`` (400) rather than a server error.
+  Bodies within their limit are read here (S3's by moto itself, watched), so that a client
+  that stops sending gets S3's ``RequestTimeout`` (400) rather than a server error.
 
 Errors are worded in the protocol the client speaks: JSON ``{"__type", "message"}`` for
 SageMaker, sagemaker-runtime and CloudWatch Logs, S3's ``<Error>`` document, and the query
@@ -152,15 +152,58 @@ def buffer_body(environ, length: int) -> bytes:
     except TimeoutError:
         pass
     if missing:
-        raise Refusal(
-            400,
-            "RequestTimeout",
-            "Your socket connection to the server was not read from or written to within the "
-            f"timeout period: {missing} of the {length} bytes of the body never came.",
-        )
+        raise _request_timeout(missing, length)
     body = b"".join(chunks)
     environ["wsgi.input"] = io.BytesIO(body)
     return body
+
+
+def _request_timeout(missing: int, length: int) -> Refusal:
+    return Refusal(
+        400,
+        "RequestTimeout",
+        "Your socket connection to the server was not read from or written to within the "
+        f"timeout period: {missing} of the {length} bytes of the body never came.",
+    )
+
+
+class _StallWatch(io.RawIOBase):
+    """``wsgi.input`` that counts the bytes read and notes a read that timed out."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._stream = stream
+        self.received = 0
+        self.stalled = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._stream.read1(len(buffer))
+        except TimeoutError:
+            self.stalled = True
+            raise
+        buffer[: len(data)] = data
+        self.received += len(data)
+        return len(data)
+
+
+def call_reading_itself(app, environ, start_response, length: int, protocol: str):
+    """Call ``app`` (moto, which reads the ``length``-byte body itself), but answer S3's
+    RequestTimeout instead of its answer if the client stopped sending before the end."""
+    watch = _StallWatch(environ["wsgi.input"])
+    environ["wsgi.input"] = io.BufferedReader(watch)
+    answered: list[tuple] = []
+    result = app(environ, lambda status, headers, exc_info=None: answered.append((status, headers)))
+    if not watch.stalled:
+        start_response(*answered[0])
+        return result
+    if hasattr(result, "close"):
+        result.close()
+    refusal = _request_timeout(length - watch.received, length)
+    return error_response(refusal, protocol)(environ, start_response)
 
 
 def error_response(refusal: Refusal, protocol: str) -> Response:

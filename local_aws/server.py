@@ -135,6 +135,10 @@ class LocalAWSApp:
         except http_guard.Refusal as refusal:
             protocol = _protocol(service, environ)
             return http_guard.error_response(refusal, protocol)(environ, start_response)
+        if service == "s3":
+            return http_guard.call_reading_itself(
+                self.moto, environ, start_response, length, "rest-xml"
+            )
         if sagemaker:
             request = Request(environ)
             backend = self.sagemaker(region)

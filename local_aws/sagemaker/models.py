@@ -120,9 +120,7 @@ class SageMakerBackend:
                 )
             job = TrainingJob(request, arn)
             self.training_jobs[name] = job
-        threading.Thread(
-            target=self._launch_training, args=(job,), name=f"launch-{name}", daemon=True
-        ).start()
+        _in_background(f"launch-{name}", self._launch_training, job)
         return {"TrainingJobArn": arn}
 
     def _launch_training(self, job: TrainingJob) -> None:
@@ -355,9 +353,7 @@ class SageMakerBackend:
         self._model(config.variant["ModelName"])
         arn = self._arn("endpoint", name)
         endpoint = self._add(self.endpoints, name, Endpoint(request, arn, config), "endpoint")
-        threading.Thread(
-            target=self._deploy, args=(endpoint, config), name=f"deploy-{name}", daemon=True
-        ).start()
+        _in_background(f"deploy-{name}", self._deploy, endpoint, config)
         return {"EndpointArn": arn}
 
     def _deploy(self, endpoint: Endpoint, config: EndpointConfig) -> None:
@@ -445,12 +441,7 @@ class SageMakerBackend:
                     else f'Cannot update endpoint "{endpoint.arn}" in status {endpoint.status}.'
                 )
             endpoint.set_status("Updating")
-        threading.Thread(
-            target=self._deploy,
-            args=(endpoint, config),
-            name=f"update-{endpoint.name}",
-            daemon=True,
-        ).start()
+        _in_background(f"update-{endpoint.name}", self._deploy, endpoint, config)
         return {"EndpointArn": endpoint.arn}
 
     def delete_endpoint(self, name: str) -> dict:
@@ -466,12 +457,7 @@ class SageMakerBackend:
                 )
             endpoint.set_status("Deleting")
             serving, endpoint.serving = endpoint.serving, None
-        threading.Thread(
-            target=self._finish_deletion,
-            args=(endpoint, serving),
-            name=f"delete-{name}",
-            daemon=True,
-        ).start()
+        _in_background(f"delete-{name}", self._finish_deletion, endpoint, serving)
         return {}
 
     def _finish_deletion(self, endpoint: Endpoint, serving: Serving | None) -> None:
@@ -552,6 +538,11 @@ class SageMakerBackend:
                 serving, endpoint.serving = endpoint.serving, None
             if serving is not None:
                 serving.worker.stop()
+
+
+def _in_background(name: str, target, *args) -> None:
+    """Run ``target(*args)`` in a daemon thread called ``name``."""
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()
 
 
 def _check_channel(channel: dict) -> None:

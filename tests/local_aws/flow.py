@@ -200,6 +200,20 @@ def clients_for(handle, checker=None) -> SimpleNamespace:
     )
 
 
+def unchecked_client(handle, service: str, **config):
+    """A boto3 client on ``handle`` that sends whatever it is given (no parameter validation)
+    and does not retry; ``config`` overrides botocore Config options."""
+    options = {"parameter_validation": False, "retries": {"max_attempts": 1}, **config}
+    return boto3.client(
+        service,
+        endpoint_url=handle.url,
+        region_name=handle.region,
+        aws_access_key_id=handle.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=handle.env["AWS_SECRET_ACCESS_KEY"],
+        config=Config(**options),
+    )
+
+
 def sdk_model_trainer(aws, prefix: str, base_job_name: str):
     """A SageMaker SDK v3 ModelTrainer for linear-learner as the lab builds it.
 

@@ -7,10 +7,8 @@ import json
 import tarfile
 import urllib.request
 
-import boto3
 import numpy as np
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local_aws.algorithms.linear_learner import artifact
@@ -130,14 +128,7 @@ def test_manifest_file_channels_are_refused_clearly(aws, clients):
 
 
 def test_malformed_request_is_a_validation_exception(aws):
-    unchecked = boto3.client(
-        "sagemaker",
-        endpoint_url=aws.url,
-        region_name=aws.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
+    unchecked = flow.unchecked_client(aws, "sagemaker")
     code, message, status = error_of(unchecked.create_endpoint, EndpointName="no-config")
     assert (code, status) == ("ValidationException", 400)
     assert message == (
@@ -283,9 +274,9 @@ def test_a_model_server_that_cannot_start_fails_in_one_line_and_logs_its_output(
     assert "local-aws-" not in reason and "/tmp" not in reason
     group = "/aws/sagemaker/Endpoints/no-model"
     stream = clients.logs.describe_log_streams(logGroupName=group)["logStreams"][0]
-    events = clients.logs.get_log_events(
-        logGroupName=group, logStreamName=stream["logStreamName"]
-    )["events"]
+    events = clients.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])[
+        "events"
+    ]
     assert any("cannot load a model" in event["message"] for event in events)
     flow.clean_up(clients.sagemaker, "no-model")
 

@@ -20,6 +20,7 @@ from local_aws.sagemaker.responses import OPERATIONS
 from local_aws.server import MAX_CONNECTIONS
 from local_aws.validation import operation_model
 
+from . import flow
 from .conftest import stop_and_check_no_leftovers
 
 READ_TIMEOUT = 1.0
@@ -64,19 +65,29 @@ def raw_request(
     return int(status_line.split()[1]), headers, content
 
 
-def sagemaker_head(aws, operation: str, length: int | None, host: str | None = None, **extra):
-    """A control-plane request head for ``operation`` with ``Content-Length: length``."""
+def request_head(aws, request_line: str, service: str = "sagemaker", **headers) -> str:
+    """``request_line``, the server's Host, a credential scope for ``service`` in us-east-1,
+    and ``headers`` (``Content_Length=3`` is sent as ``Content-Length: 3``)."""
     lines = [
-        "POST / HTTP/1.1",
-        f"Host: {host or aws.url.removeprefix('http://')}",
-        f"X-Amz-Target: SageMaker.{operation}",
-        "Content-Type: application/x-amz-json-1.1",
-        f"Authorization: {extra.pop('authorization', scope())}",
+        request_line,
+        f"Host: {headers.pop('Host', aws.url.removeprefix('http://'))}",
+        f"Authorization: {headers.pop('Authorization', scope(service=service))}",
     ]
-    if length is not None:
-        lines.append(f"Content-Length: {length}")
-    lines += [f"{name.replace('_', '-')}: {value}" for name, value in extra.items()]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
     return "\r\n".join(lines)
+
+
+def sagemaker_head(aws, operation: str, length: int | None, **headers) -> str:
+    """A control-plane request head for ``operation`` with ``Content-Length: length``."""
+    if length is not None:
+        headers["Content_Length"] = length
+    return request_head(
+        aws,
+        "POST / HTTP/1.1",
+        X_Amz_Target=f"SageMaker.{operation}",
+        Content_Type="application/x-amz-json-1.1",
+        **headers,
+    )
 
 
 def sagemaker_call(aws, operation: str, document, **extra) -> tuple[int, dict]:
@@ -84,18 +95,6 @@ def sagemaker_call(aws, operation: str, document, **extra) -> tuple[int, dict]:
     body = json.dumps(document).encode()
     status, _, content = raw_request(aws, sagemaker_head(aws, operation, len(body), **extra), body)
     return status, json.loads(content)
-
-
-def unchecked_sagemaker(aws):
-    """A boto3 client that sends whatever it is given, and does not retry."""
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=aws.url,
-        region_name=aws.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
 
 
 # ----------------------------------------------------------------------------- Host
@@ -126,14 +125,12 @@ def test_only_loopback_host_names_are_served(host, served):
 
 
 def test_a_foreign_host_is_refused_before_anything_runs(aws):
-    status, headers, content = raw_request(
-        aws, "GET /moto-api/ HTTP/1.1\r\nHost: attacker.example"
-    )
+    status, headers, content = raw_request(aws, "GET /moto-api/ HTTP/1.1\r\nHost: attacker.example")
     assert status == 403
     answer = json.loads(content)
     assert answer["__type"] == "AccessDenied"
     assert "Host 'attacker.example' is not served" in answer["message"]
-    status, answer = sagemaker_call(aws, "ListModels", {}, host="rebound.example:80")
+    status, answer = sagemaker_call(aws, "ListModels", {}, Host="rebound.example:80")
     assert (status, answer["__type"]) == (403, "AccessDenied")
     status, _, _ = raw_request(aws, f"GET /moto-api/ HTTP/1.1\r\nHost: localhost:{address(aws)[1]}")
     assert status == 200
@@ -150,7 +147,7 @@ def test_a_request_without_host_is_refused(aws):
 
 @pytest.mark.parametrize("region", ["..", "mars-east-1", "us-east-1x", "US-EAST-1"])
 def test_an_unknown_region_is_refused_before_routing(aws, region):
-    status, answer = sagemaker_call(aws, "ListEndpoints", {}, authorization=scope(region))
+    status, answer = sagemaker_call(aws, "ListEndpoints", {}, Authorization=scope(region))
     assert (status, answer["__type"]) == (403, "InvalidSignatureException")
     assert answer["message"] == f"Credential should be scoped to a valid region, not '{region}'."
 
@@ -162,6 +159,7 @@ def test_boto3_in_an_unknown_region_gets_a_clear_error(aws):
         region_name="moon-west-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
     )
     with pytest.raises(ClientError) as caught:
         client.describe_log_groups()
@@ -176,7 +174,7 @@ def test_every_region_botocore_lists_for_sagemaker_is_served(aws):
     regions = session.get_available_regions("sagemaker")
     assert "eu-west-1" in regions
     for region in regions:
-        status, answer = sagemaker_call(aws, "ListModels", {}, authorization=scope(region))
+        status, answer = sagemaker_call(aws, "ListModels", {}, Authorization=scope(region))
         assert status == 200, (region, answer)
 
 
@@ -197,15 +195,12 @@ def test_a_chunked_body_is_refused(aws):
 
 
 def test_an_iam_form_with_a_malformed_content_length_is_a_client_error(aws):
-    host, port = address(aws)
-    head = "\r\n".join(
-        [
-            "POST / HTTP/1.1",
-            f"Host: {host}:{port}",
-            "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
-            f"Authorization: {scope(service='iam')}",
-            "Content-Length: abc",
-        ]
+    head = request_head(
+        aws,
+        "POST / HTTP/1.1",
+        "iam",
+        Content_Type="application/x-www-form-urlencoded; charset=utf-8",
+        Content_Length="abc",
     )
     status, headers, content = raw_request(aws, head, b"Action=SimulatePrincipalPolicy")
     assert status == 400
@@ -216,11 +211,7 @@ def test_an_iam_form_with_a_malformed_content_length_is_a_client_error(aws):
 
 
 def test_an_s3_put_with_a_malformed_content_length_is_a_client_error(aws):
-    host, port = address(aws)
-    head = (
-        f"PUT /{aws.bucket}/key HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Authorization: {scope(service='s3')}\r\nContent-Length: -5"
-    )
+    head = request_head(aws, f"PUT /{aws.bucket}/key HTTP/1.1", "s3", Content_Length="-5")
     status, headers, content = raw_request(aws, head)
     assert status == 400
     assert "<Code>InvalidArgument</Code>" in content.decode()
@@ -235,12 +226,8 @@ def test_an_oversized_sagemaker_body_is_refused_unread(aws):
 
 
 def test_an_s3_put_over_five_gib_is_refused_unread(aws):
-    host, port = address(aws)
     size = 5 * 1024**3 + 1
-    head = (
-        f"PUT /{aws.bucket}/huge HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Authorization: {scope(service='s3')}\r\nContent-Length: {size}"
-    )
+    head = request_head(aws, f"PUT /{aws.bucket}/huge HTTP/1.1", "s3", Content_Length=size)
     status, headers, content = raw_request(aws, head)
     assert status == 400
     assert headers["content-type"] == "application/xml"
@@ -249,10 +236,11 @@ def test_an_s3_put_over_five_gib_is_refused_unread(aws):
 
 
 def test_an_oversized_invocation_is_refused_unread(aws):
-    host, port = address(aws)
-    head = (
-        f"POST /endpoints/any/invocations HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Authorization: {scope()}\r\nContent-Type: text/csv\r\nContent-Length: 7000000"
+    head = request_head(
+        aws,
+        "POST /endpoints/any/invocations HTTP/1.1",
+        Content_Type="text/csv",
+        Content_Length=7_000_000,
     )
     status, headers, content = raw_request(aws, head)
     answer = json.loads(content)
@@ -262,8 +250,8 @@ def test_an_oversized_invocation_is_refused_unread(aws):
 
 def test_refused_bodies_are_never_held_in_memory(aws):
     """Five refused 100 MB requests, each sent whole: the server grows by less than half of
-    one body (werkzeug discards what follows a refusal 10 MB at a time), where reading the
-    bodies grew it by about 200 MB per request."""
+    one body (werkzeug discards what follows a refusal 10 MB at a time). Before the guard,
+    reading them grew it from 148 MB to 1,158 MB (issue 10's figures)."""
     server = psutil.Process(aws.pid)
     before = server.memory_info().rss
     body = b"x" * (100 * 1024**2)
@@ -282,6 +270,16 @@ def test_a_stalled_body_is_a_request_timeout(aws):
     answer = json.loads(content)
     assert (status, answer["__type"]) == (400, "RequestTimeout")
     assert "87 of the 100 bytes" in answer["message"]
+
+
+def test_a_stalled_s3_upload_is_a_request_timeout_and_stores_nothing(aws, clients):
+    head = request_head(aws, f"PUT /{aws.bucket}/stalled HTTP/1.1", "s3", Content_Length=100)
+    status, headers, content = raw_request(aws, head, b"0123456789")
+    assert (status, headers["content-type"]) == (400, "application/xml")
+    assert "<Code>RequestTimeout</Code>" in content.decode()
+    assert "90 of the 100 bytes" in content.decode()
+    with pytest.raises(ClientError):
+        clients.s3.head_object(Bucket=aws.bucket, Key="stalled")
 
 
 def test_a_half_open_connection_is_dropped(aws):
@@ -331,10 +329,11 @@ def test_an_unknown_operation_name_is_cut(aws):
 
 
 def test_an_invalid_endpoint_name_in_an_invocation_is_a_validation_error(aws):
-    host, port = address(aws)
-    head = (
-        f"POST /endpoints/{'e' * 5000}/invocations HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Authorization: {scope()}\r\nContent-Type: text/csv\r\nContent-Length: 3"
+    head = request_head(
+        aws,
+        f"POST /endpoints/{'e' * 5000}/invocations HTTP/1.1",
+        Content_Type="text/csv",
+        Content_Length=3,
     )
     status, _, content = raw_request(aws, head, b"1,2")
     answer = json.loads(content)
@@ -375,7 +374,7 @@ def test_an_invalid_next_token_is_a_validation_exception(aws):
 @pytest.mark.parametrize(("value", "bound"), [(0, "greater than or equal to 1"), (101, "less")])
 def test_max_results_out_of_range_is_a_validation_exception(aws, value, bound):
     with pytest.raises(ClientError) as caught:
-        unchecked_sagemaker(aws).list_endpoints(MaxResults=value)
+        flow.unchecked_client(aws, "sagemaker").list_endpoints(MaxResults=value)
     error = caught.value.response["Error"]
     assert error["Code"] == "ValidationException"
     assert f"Value '{value}' at 'maxResults'" in error["Message"] and bound in error["Message"]
