@@ -63,6 +63,22 @@ class Limit:
         return Refusal(self.status, self.code, self.message.format(size=size, limit=self.max_bytes))
 
 
+def admit(environ, region: str | None, limit: Limit, buffer: bool) -> int:
+    """Run every check on a request before routing; returns its body length in bytes.
+
+    ``region``: the credential scope's region (None for an unsigned request); ``limit``: the
+    route's body limit; ``buffer``: read the body now (False where the app reads it itself).
+    Raises Refusal for the first check that fails.
+    """
+    check_host(environ)
+    if region is not None:
+        check_region(region)
+    length = declared_length(environ, limit)
+    if buffer:
+        buffer_body(environ, length)
+    return length
+
+
 def check_host(environ) -> None:
     """Refusal (403) unless the Host header names localhost or a loopback address."""
     host = environ.get("HTTP_HOST", "")

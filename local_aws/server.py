@@ -4,6 +4,9 @@ Requests are routed by the SigV4 credential scope (``Credential=<key>/<date>/<re
 <service>/aws4_request``): scope ``sagemaker`` goes to our control plane or, for
 ``/endpoints/<name>/invocations``, to our runtime; IAM's SimulatePrincipalPolicy to ours;
 everything else (S3, IAM, STS, CloudWatch Logs, ...) to moto's server-mode application.
+Before routing, ``http_guard`` checks the Host, the scope's region and the body's declared
+length against the route's limit. The server gives each connection one thread, at most
+``MAX_CONNECTIONS`` at once, and drops a connection silent for ``READ_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
@@ -125,13 +128,8 @@ class LocalAWSApp:
         sagemaker = service == "sagemaker" or target.startswith("SageMaker.")
         invocation = runtime.INVOCATIONS_PATH.match(path) if sagemaker else None
         try:
-            http_guard.check_host(environ)
-            if scope:
-                http_guard.check_region(region)
             limit = _body_limit(service, sagemaker, invocation)
-            length = http_guard.declared_length(environ, limit)
-            if service != "s3":
-                http_guard.buffer_body(environ, length)
+            length = http_guard.admit(environ, region if scope else None, limit, service != "s3")
         except http_guard.Refusal as refusal:
             protocol = _protocol(service, environ)
             return http_guard.error_response(refusal, protocol)(environ, start_response)
@@ -178,7 +176,8 @@ S3_BODY_LIMIT = http_guard.Limit(
     "EntityTooLarge",
     "Your proposed upload of {size} bytes exceeds the maximum allowed size of {limit} bytes.",
 )
-"""S3's single PUT limit, 5 GiB (s3transfer's MAX_SINGLE_UPLOAD_SIZE); S3's code and words."""
+"""S3's single PUT limit, 5 GiB (s3transfer's MAX_SINGLE_UPLOAD_SIZE), with S3's error code;
+its message, with the sizes added."""
 
 INVOCATION_BODY_LIMIT = http_guard.Limit(
     MAX_INVOCATION_BYTES,
