@@ -1,4 +1,4 @@
-"""``python -m local_aws serve [--port N] [--state-dir DIR] [--region R]``."""
+"""``python -m local_aws serve [--port N] [--state-dir DIR] [--region R] [--read-timeout S]``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import os
 import sys
 
 from .constants import DEFAULT_REGION
+from .regions import is_known_region
+
+
+def _region(name: str) -> str:
+    """``name`` if botocore knows it as a region, else an argparse error saying so."""
+    if not is_known_region(name):
+        raise argparse.ArgumentTypeError(
+            f"unknown region {name!r}: use one botocore lists, e.g. {DEFAULT_REGION}"
+        )
+    return name
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,7 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument(
         "--state-dir", help="keep S3 objects and finished training jobs here across restarts"
     )
-    serve_parser.add_argument("--region", default=DEFAULT_REGION, help="region to provision")
+    serve_parser.add_argument(
+        "--region", default=DEFAULT_REGION, type=_region, help="region to provision"
+    )
     serve_parser.add_argument(
         "--watch-stdin", action="store_true", help="stop when stdin closes (used by start())"
     )
@@ -27,10 +39,22 @@ def main(argv: list[str] | None = None) -> None:
         "--work-dir",
         help="folder for jobs and endpoints, removed at exit (default: a temporary one)",
     )
+    serve_parser.add_argument(
+        "--read-timeout",
+        type=float,
+        help="seconds a silent connection is kept while a request is read (default: 30)",
+    )
     args = parser.parse_args(argv)
-    from .server import serve
+    from .server import READ_TIMEOUT, serve
 
-    serve(args.port, args.state_dir, args.region, args.watch_stdin, args.work_dir)
+    serve(
+        args.port,
+        args.state_dir,
+        args.region,
+        args.watch_stdin,
+        args.work_dir,
+        args.read_timeout or READ_TIMEOUT,
+    )
     # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
     # slow teardown of moto's backends (about a second) so the port and process go at once.
     sys.stdout.flush()

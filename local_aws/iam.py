@@ -11,7 +11,9 @@ import uuid
 from xml.sax.saxutils import escape
 
 from .constants import ROLE_ARN, SAGEMAKER_POLICY_ARN
+from .http_guard import query_error_body
 from .moto_store import MotoStore
+from .validation import shorten
 
 _NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 
@@ -31,7 +33,9 @@ def simulate_principal_policy(store: MotoStore, form: dict[str, list[str]]) -> t
     decision = _decision(store, source)
     if decision is None:
         return _error(
-            404, "NoSuchEntity", f"The role with name {source.rsplit('/', 1)[-1]} cannot be found."
+            404,
+            "NoSuchEntity",
+            f"The role with name {shorten(source.rsplit('/', 1)[-1])} cannot be found.",
         )
     results = "".join(
         "<member>"
@@ -81,9 +85,4 @@ def _members(form: dict[str, list[str]], name: str) -> list[str]:
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, str]:
-    body = (
-        f'<ErrorResponse xmlns="{_NAMESPACE}"><Error><Type>Sender</Type>'
-        f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-    )
-    return status, body
+    return status, query_error_body(code, message, str(uuid.uuid4()), _NAMESPACE)

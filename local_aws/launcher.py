@@ -94,17 +94,22 @@ def start(
     state_dir: str | os.PathLike | None = None,
     region: str = DEFAULT_REGION,
     timeout: float = 60.0,
+    read_timeout: float | None = None,
 ) -> LocalAWS:
     """Start the emulator on 127.0.0.1:``port`` (0: a free port) and wait until it serves.
 
     With ``state_dir``, S3 objects and finished training jobs are kept there across
-    restarts. Raises RuntimeError (with the server's output) if it does not come up.
+    restarts. ``read_timeout`` (seconds, default the server's 30) is how long a connection may
+    stay silent while a request is read. Raises RuntimeError (with the server's output) if it
+    does not come up.
     """
     folder = Path(tempfile.mkdtemp(prefix="local-aws-"))
     command = [sys.executable, "-m", "local_aws", "serve", "--port", str(port)]
     command += ["--region", region, "--watch-stdin", "--work-dir", str(folder / "server")]
     if state_dir is not None:
         command += ["--state-dir", str(state_dir)]
+    if read_timeout is not None:
+        command += ["--read-timeout", str(read_timeout)]
     log = open(folder / "server.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         command,

@@ -4,12 +4,14 @@ Requests are routed by the SigV4 credential scope (``Credential=<key>/<date>/<re
 <service>/aws4_request``): scope ``sagemaker`` goes to our control plane or, for
 ``/endpoints/<name>/invocations``, to our runtime; IAM's SimulatePrincipalPolicy to ours;
 everything else (S3, IAM, STS, CloudWatch Logs, ...) to moto's server-mode application.
+Before routing, ``http_guard`` checks the Host, the scope's region and the body's declared
+length against the route's limit. The server gives each connection one thread, at most
+``MAX_CONNECTIONS`` at once, and drops a connection silent for ``READ_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 import os
@@ -27,9 +29,10 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request
 
+from . import http_guard
 from .constants import (
     ACCOUNT_ID,
     DEFAULT_REGION,
@@ -43,7 +46,7 @@ from .iam import simulate_principal_policy
 from .moto_store import MotoStore
 from .persistence import StateDir
 from .sagemaker import responses, runtime
-from .sagemaker.models import SageMakerBackend
+from .sagemaker.models import MAX_INVOCATION_BYTES, SageMakerBackend
 from .workers import kill_all
 
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
@@ -122,9 +125,20 @@ class LocalAWSApp:
         region = scope["region"] if scope else self.default_region
         path = environ.get("PATH_INFO", "")
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if service == "sagemaker" or target.startswith("SageMaker."):
+        sagemaker = service == "sagemaker" or target.startswith("SageMaker.")
+        invocation = runtime.INVOCATIONS_PATH.match(path) if sagemaker else None
+        try:
+            limit = _body_limit(service, sagemaker, invocation)
+            length = http_guard.admit(environ, region if scope else None, limit, service != "s3")
+        except http_guard.Refusal as refusal:
+            protocol = _protocol(service, environ)
+            return http_guard.error_response(refusal, protocol)(environ, start_response)
+        if service == "s3":
+            return http_guard.call_reading_itself(
+                self.moto, environ, start_response, length, "rest-xml"
+            )
+        if sagemaker:
             request = Request(environ)
-            invocation = runtime.INVOCATIONS_PATH.match(path)
             backend = self.sagemaker(region)
             if invocation:
                 response = runtime.invoke_endpoint(backend, request, invocation["name"])
@@ -132,7 +146,7 @@ class LocalAWSApp:
                 response = responses.dispatch(backend, request)
             return response(environ, start_response)
         if service == "iam":
-            form = _peek_form(environ)
+            form = _form(environ)
             if form.get("Action") == ["SimulatePrincipalPolicy"]:
                 status, body = simulate_principal_policy(self.store, form)
                 start_response(
@@ -156,14 +170,68 @@ class LocalAWSApp:
             self.state.save_s3(self.store)
 
 
-def _peek_form(environ) -> dict[str, list[str]]:
-    """Parse a form-encoded body and put it back for the next reader."""
+S3_BODY_LIMIT = http_guard.Limit(
+    5 * 1024**3,
+    400,
+    "EntityTooLarge",
+    "Your proposed upload of {size} bytes exceeds the maximum allowed size of {limit} bytes.",
+)
+"""S3's single PUT limit, 5 GiB (s3transfer's MAX_SINGLE_UPLOAD_SIZE), with S3's error code;
+its message, with the sizes added."""
+
+INVOCATION_BODY_LIMIT = http_guard.Limit(
+    MAX_INVOCATION_BYTES,
+    400,
+    "ValidationError",
+    "Request payload of {size} bytes exceeds the InvokeEndpoint limit of {limit} bytes.",
+)
+"""InvokeEndpoint's payload limit, with the runtime's client-error code."""
+
+SAGEMAKER_BODY_LIMIT = http_guard.Limit(
+    2 * 1024**2,
+    413,
+    "RequestEntityTooLarge",
+    "The request body of {size} bytes exceeds this emulator's limit of {limit} bytes for "
+    "SageMaker requests.",
+)
+"""Our choice (AWS publishes no limit): far above any request botocore's shapes allow for the
+operations served."""
+
+OTHER_BODY_LIMIT = http_guard.Limit(
+    10 * 1024**2,
+    413,
+    "RequestEntityTooLarge",
+    "The request body of {size} bytes exceeds this emulator's limit of {limit} bytes.",
+)
+"""Our choice for IAM, STS, CloudWatch and Logs: ten times their largest documented payload
+(PutLogEvents and PutMetricData take at most 1 MB)."""
+
+
+def _body_limit(service: str, sagemaker: bool, invocation) -> http_guard.Limit:
+    if invocation:
+        return INVOCATION_BODY_LIMIT
+    if sagemaker:
+        return SAGEMAKER_BODY_LIMIT
+    return S3_BODY_LIMIT if service == "s3" else OTHER_BODY_LIMIT
+
+
+def _protocol(service: str, environ) -> str:
+    """How the client reads errors: "rest-xml" (S3), "query" (IAM, STS forms) or "json"."""
+    if service == "s3":
+        return "rest-xml"
+    if service in ("iam", "sts") or environ.get("CONTENT_TYPE", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return "query"
+    return "json"
+
+
+def _form(environ) -> dict[str, list[str]]:
+    """The form of a form-encoded request (its body, already buffered by the guard)."""
     if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         return {}
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    body = environ["wsgi.input"].getvalue()
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
 
 
 def _stop_at_end_of(stream, server) -> None:
@@ -173,12 +241,79 @@ def _stop_at_end_of(stream, server) -> None:
     server.shutdown()
 
 
+READ_TIMEOUT = 30.0
+"""Seconds a connection may stay silent while the server waits to read from it (for the
+request line, the headers or the body) before it is dropped; our choice."""
+
+MAX_CONNECTIONS = 128
+"""Connections served at once (one thread each); more are answered 503 at once; our choice."""
+
+_BUSY_BODY = json.dumps(
+    {
+        "__type": "ServiceUnavailable",
+        "message": f"This local emulator is serving {MAX_CONNECTIONS} connections already; "
+        "retry shortly.",
+    }
+).encode()
+
+
 class QuietRequestHandler(MotoRequestHandler):
-    """moto's request handler without a log line per request (errors are still logged)."""
+    """moto's request handler without a log line per request (errors are still logged), and
+    with the server's read timeout on its connection."""
+
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout
+        super().setup()
 
     def log_request(self, code="-", size="-") -> None:
         if str(code).startswith("5"):
             super().log_request(code, size)
+
+
+class BoundedWSGIServer(ThreadedWSGIServer):
+    """werkzeug's threaded server with at most ``MAX_CONNECTIONS`` connection threads.
+
+    werkzeug closes every connection after one response, so a thread lives for one request,
+    or until its connection has been silent for ``read_timeout`` seconds. A connection beyond
+    the limit is answered ``503 ServiceUnavailable`` (which the SDKs retry) without a thread.
+    """
+
+    def __init__(self, port: int, read_timeout: float = READ_TIMEOUT):
+        super().__init__("127.0.0.1", port, None, handler=QuietRequestHandler)
+        self.read_timeout = read_timeout
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse_busy(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse_busy(self, request) -> None:
+        try:
+            request.settimeout(1.0)
+            request.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\n"
+                b"Content-Type: application/x-amz-json-1.1\r\n"
+                b"x-amzn-ErrorType: ServiceUnavailable\r\n"
+                + f"Content-Length: {len(_BUSY_BODY)}\r\n".encode()
+                + b"Connection: close\r\n\r\n"
+                + _BUSY_BODY
+            )
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
 
 
 def serve(
@@ -187,17 +322,17 @@ def serve(
     region: str = DEFAULT_REGION,
     watch_stdin: bool = False,
     work_dir: str | None = None,
+    read_timeout: float = READ_TIMEOUT,
 ) -> None:
     """Run the emulator in the foreground until SIGINT or SIGTERM (or stdin's end).
 
     Prints ``Local AWS listening on http://127.0.0.1:<port>`` on stdout once it accepts
     requests, and the client environment on stderr. Jobs and endpoints work under
     ``work_dir`` (default: a new temporary folder), which is removed when the server stops.
+    A connection silent for ``read_timeout`` seconds while a request is read is dropped.
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    server = make_server(
-        "127.0.0.1", port, None, threaded=True, request_handler=QuietRequestHandler
-    )
+    server = BoundedWSGIServer(port, read_timeout)
     work_root = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="local-aws-"))
     app = LocalAWSApp(region, work_root, StateDir(state_dir) if state_dir else None)
     try:

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
-from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
+from ..validation import shorten
+from ..workers.hosting import EndpointWorker, WorkerUnavailable
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
+from .endpoint_failures import INTERNAL_FAILURE, failure_reason
 from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
 from .hosting import (
     DEPRECATED_HOSTING_FAMILIES,
@@ -35,7 +37,7 @@ from .tags import TagStore
 from .training import TrainingJob, is_linear_learner_image
 
 MAX_INVOCATION_BYTES = 6_291_456
-"""InvokeEndpoint's payload limit (6 MB)."""
+"""InvokeEndpoint's payload limit (6 MB), refused by the HTTP layer before it is read."""
 
 LINEAR_LEARNER_HINT = (
     'only the built-in linear-learner image (image_uris.retrieve("linear-learner", region), '
@@ -127,9 +129,7 @@ class SageMakerBackend:
             job = TrainingJob(request, arn)
             self.training_jobs[name] = job
             self.tags.register(arn, request.get("Tags"))
-        threading.Thread(
-            target=self._launch_training, args=(job,), name=f"launch-{name}", daemon=True
-        ).start()
+        _in_background(f"launch-{name}", self._launch_training, job)
         return {"TrainingJobArn": arn}
 
     def _launch_training(self, job: TrainingJob) -> None:
@@ -385,17 +385,20 @@ class SageMakerBackend:
         self._model(config.variant["ModelName"])
         arn = self._arn("endpoint", name)
         endpoint = self._add(self.endpoints, name, Endpoint(request, arn, config), "endpoint")
-        threading.Thread(
-            target=self._deploy, args=(endpoint, config), name=f"deploy-{name}", daemon=True
-        ).start()
+        _in_background(f"deploy-{name}", self._deploy, endpoint, config)
         return {"EndpointArn": arn}
 
     def _deploy(self, endpoint: Endpoint, config: EndpointConfig) -> None:
         """Start a worker for ``config`` and make it the endpoint's (Create and Update)."""
         try:
             worker = self._start_endpoint_worker(endpoint, config)
-        except (WorkerError, S3LocationError, ValidationException, OSError) as error:
-            reason = getattr(error, "message", None) or str(error)
+        except Exception as error:
+            model = self.models.get(config.variant["ModelName"])
+            data_url = model.container.get("ModelDataUrl", "") if model else ""
+            reason = failure_reason(error, config.variant["VariantName"], data_url)
+            if reason is None:
+                log.exception("deploying endpoint %s failed", endpoint.name)
+                reason = INTERNAL_FAILURE
             with endpoint.lock:
                 if endpoint.status == "Updating":
                     endpoint.set_status("InService", f"Update failed: {reason}")
@@ -470,25 +473,35 @@ class SageMakerBackend:
                     else f'Cannot update endpoint "{endpoint.arn}" in status {endpoint.status}.'
                 )
             endpoint.set_status("Updating")
-        threading.Thread(
-            target=self._deploy,
-            args=(endpoint, config),
-            name=f"update-{endpoint.name}",
-            daemon=True,
-        ).start()
+        _in_background(f"update-{endpoint.name}", self._deploy, endpoint, config)
         return {"EndpointArn": endpoint.arn}
 
     def delete_endpoint(self, name: str) -> dict:
-        with self._lock:
-            endpoint = self._endpoint(name)
-            del self.endpoints[name]
-            self.tags.forget(endpoint.arn)
+        """Answer at once with the endpoint ``Deleting``; its server stops in the background
+        and the endpoint is gone once it has (as SageMaker's DeleteEndpoint answers before the
+        instances are released). A second delete meanwhile is refused; our choice, since
+        AWS's answer is not public."""
+        endpoint = self._endpoint(name)
         with endpoint.lock:
+            if endpoint.status == "Deleting":
+                raise ValidationException(
+                    f'Cannot delete endpoint "{endpoint.arn}": it is already being deleted.'
+                )
             endpoint.set_status("Deleting")
             serving, endpoint.serving = endpoint.serving, None
-        if serving is not None:
-            serving.worker.stop()
+        _in_background(f"delete-{name}", self._finish_deletion, endpoint, serving)
         return {}
+
+    def _finish_deletion(self, endpoint: Endpoint, serving: Serving | None) -> None:
+        """Stop the endpoint's server (requests in flight are answered first), then forget it."""
+        try:
+            if serving is not None:
+                serving.worker.stop()
+        finally:
+            with self._lock:
+                if self.endpoints.get(endpoint.name) is endpoint:
+                    del self.endpoints[endpoint.name]
+                    self.tags.forget(endpoint.arn)
 
     def invoke_endpoint(
         self,
@@ -498,12 +511,9 @@ class SageMakerBackend:
         accept: str | None,
         custom_attributes: str | None = None,
     ):
-        """Forward one request to the endpoint's container; returns (InvokeResult, variant)."""
-        if len(body) > MAX_INVOCATION_BYTES:
-            raise RuntimeValidationError(
-                f"Request payload of {len(body)} bytes exceeds the InvokeEndpoint limit of "
-                f"{MAX_INVOCATION_BYTES} bytes."
-            )
+        """Forward one request to the endpoint's container; returns (InvokeResult, variant).
+
+        The HTTP layer has already refused a body over ``MAX_INVOCATION_BYTES``."""
         endpoint = self.endpoints.get(name)
         if endpoint is None or endpoint.name != name:  # "the case ... must be matched"
             raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
@@ -564,6 +574,11 @@ class SageMakerBackend:
                 serving.worker.stop()
 
 
+def _in_background(name: str, target, *args) -> None:
+    """Run ``target(*args)`` in a daemon thread called ``name``."""
+    threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+
 def _check_channel(channel: dict) -> None:
     name = channel["ChannelName"]
     source = channel["DataSource"].get("S3DataSource")
@@ -617,11 +632,25 @@ _SORT_KEYS = {
 }
 
 
+def _page_start(token: str | None) -> int:
+    """Where the page ``token`` (a NextToken this emulator gave: a position) starts.
+
+    AWS's wording for a token it did not give is not public; this one is our choice."""
+    if not token:
+        return 0
+    if not (token.isascii() and token.isdigit() and len(token) <= 18):
+        raise ValidationException(
+            f"Invalid pagination token '{shorten(token)}': pass the NextToken of a previous "
+            "answer of the same operation, or none for the first page."
+        )
+    return int(token)
+
+
 def _page(resources: list, request: dict) -> tuple[list, str | None]:
     """Sort (SortBy/SortOrder) and cut one page (MaxResults/NextToken) of a List* answer."""
     key = _SORT_KEYS.get(request.get("SortBy", "CreationTime"), _SORT_KEYS["CreationTime"])
     descending = request.get("SortOrder", "Descending") == "Descending"
     ordered = sorted(resources, key=key, reverse=descending)
-    start = int(request.get("NextToken") or 0)
+    start = _page_start(request.get("NextToken"))
     end = start + request.get("MaxResults", 10)
     return ordered[start:end], (str(end) if end < len(ordered) else None)

@@ -8,7 +8,7 @@ import uuid
 
 from werkzeug.wrappers import Request, Response
 
-from ..validation import RequestValidationError, validate_request
+from ..validation import RequestValidationError, shorten, validate_request
 from .exceptions import SageMakerError, UnknownOperation, ValidationException
 from .models import SageMakerBackend
 
@@ -52,8 +52,8 @@ def dispatch(backend: SageMakerBackend, request: Request) -> Response:
         handler = OPERATIONS.get(operation)
         if handler is None:
             raise UnknownOperation(
-                f"The operation '{operation}' is not served by this local emulator; it serves "
-                f"{', '.join(OPERATIONS)}."
+                f"The operation '{shorten(operation)}' is not served by this local emulator; "
+                f"it serves {', '.join(OPERATIONS)}."
             )
         params = _json_body(request)
         try:

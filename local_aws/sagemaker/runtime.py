@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
 
 from werkzeug.wrappers import Request, Response
 
-from .exceptions import SageMakerError
+from ..validation import constraint_violations, operation_model, validation_message
+from .exceptions import RuntimeValidationError, SageMakerError
 from .models import SageMakerBackend
 from .responses import error_response
 
@@ -17,10 +19,21 @@ INVOCATIONS_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def _endpoint_name_shape():
+    """botocore's shape of InvokeEndpoint's EndpointName (length and pattern)."""
+    return operation_model("sagemaker-runtime", "InvokeEndpoint").input_shape.members[
+        "EndpointName"
+    ]
+
+
 def invoke_endpoint(backend: SageMakerBackend, request: Request, endpoint_name: str) -> Response:
     """Forward body, Content-Type, Accept and custom attributes; return the container's answer."""
     headers = request.headers
     try:
+        problems = constraint_violations(_endpoint_name_shape(), endpoint_name, "endpointName")
+        if problems:
+            raise RuntimeValidationError(validation_message(problems))
         result, variant = backend.invoke_endpoint(
             endpoint_name,
             request.get_data(),

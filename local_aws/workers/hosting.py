@@ -41,7 +41,18 @@ OUTPUT_TAIL = 40
 
 
 class WorkerError(RuntimeError):
-    """The endpoint process could not be started; the message says why, with its output."""
+    """The endpoint process could not be started; the message says why, with its output.
+
+    ``reason`` says why in one line, without the output or any path on this machine.
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class ModelArchiveError(WorkerError):
+    """The model artifact is not a tar archive that can be extracted."""
 
 
 class WorkerUnavailable(RuntimeError):
@@ -285,8 +296,13 @@ class EndpointWorker:
             with tarfile.open(self.model_tar, "r:*") as tar:
                 tar.extractall(model_dir, filter="data")
         except (OSError, tarfile.TarError) as error:
-            raise WorkerError(
-                f"endpoint {self.name!r}: cannot extract the model {self.model_tar}: {error}"
+            raise ModelArchiveError(
+                f"endpoint {self.name!r}: cannot extract the model {self.model_tar}: {error}",
+                reason=(
+                    f"it cannot be read ({error.strerror or type(error).__name__})"
+                    if isinstance(error, OSError)
+                    else "it is not a readable tar archive"
+                ),
             ) from None
         return model_dir
 
@@ -326,7 +342,10 @@ class EndpointWorker:
         if self._ended.is_set():
             what = f"{what}; {self._exit_reason}"
         tail = "\n".join(self._tail)
-        return WorkerError(f"endpoint {self.name!r}: the model server {what}. Output:\n{tail}")
+        return WorkerError(
+            f"endpoint {self.name!r}: the model server {what}. Output:\n{tail}",
+            reason=f"the model server {what}",
+        )
 
     def _unavailable_reason(self, error: Exception | None = None) -> str:
         if self._exit_reason is not None:

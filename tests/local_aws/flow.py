@@ -113,6 +113,14 @@ def wait_for_endpoint(
     )
 
 
+def wait_for_deletion(sagemaker, name: str, timeout: float = 60, poll: float = 0.05) -> None:
+    """Wait with botocore's own ``endpoint_deleted`` waiter (the SDK's ``wait_for_delete``)
+    until DescribeEndpoint no longer finds ``name``."""
+    sagemaker.get_waiter("endpoint_deleted").wait(
+        EndpointName=name, WaiterConfig={"Delay": poll, "MaxAttempts": int(timeout / poll)}
+    )
+
+
 def deploy(sagemaker, name: str, model_data: str, role_arn: str) -> dict:
     """CreateModel, CreateEndpointConfig and CreateEndpoint named ``name``; wait for it."""
     sagemaker.create_model(
@@ -189,6 +197,20 @@ def clients_for(handle, checker=None) -> SimpleNamespace:
         runtime=client("sagemaker-runtime"),
         logs=client("logs"),
         iam=client("iam"),
+    )
+
+
+def unchecked_client(handle, service: str, **config):
+    """A boto3 client on ``handle`` that sends whatever it is given (no parameter validation)
+    and does not retry; ``config`` overrides botocore Config options."""
+    options = {"parameter_validation": False, "retries": {"max_attempts": 1}, **config}
+    return boto3.client(
+        service,
+        endpoint_url=handle.url,
+        region_name=handle.region,
+        aws_access_key_id=handle.env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=handle.env["AWS_SECRET_ACCESS_KEY"],
+        config=Config(**options),
     )
 
 

@@ -216,6 +216,7 @@ def test_deploy_invoke_and_delete(aws, clients, trained):
     server = algorithm_process(aws.pid, "serve")
     port = next(c.laddr.port for c in server.net_connections("tcp") if c.status == "LISTEN")
     flow.clean_up(clients.sagemaker, "flights")
+    flow.wait_for_deletion(clients.sagemaker, "flights")
     assert clients.sagemaker.list_endpoints(NameContains="flights")["Endpoints"] == []
     assert not server.is_running(), "DeleteEndpoint left the model server running"
     with socket.socket() as probe:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import urllib.request
 
-import boto3
 import numpy as np
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local_aws.algorithms.linear_learner import artifact
@@ -147,14 +147,7 @@ def test_manifest_file_channels_are_refused_clearly(aws, clients, train_prefix):
 
 
 def test_malformed_request_is_a_validation_exception(aws):
-    unchecked = boto3.client(
-        "sagemaker",
-        endpoint_url=aws.url,
-        region_name=aws.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
+    unchecked = flow.unchecked_client(aws, "sagemaker")
     code, message, status = error_of(unchecked.create_endpoint, EndpointName="no-config")
     assert (code, status) == ("ValidationException", 400)
     assert message == (
@@ -273,12 +266,44 @@ def test_endpoint_with_a_broken_artifact_fails_with_a_reason(aws, clients):
         clients.sagemaker, "broken", f"s3://{aws.bucket}/broken/model.tar.gz", aws.role_arn
     )
     assert answer["EndpointStatus"] == "Failed"
-    assert answer["FailureReason"]
+    assert answer["FailureReason"] == (
+        f'Failed to extract model data archive from URL "s3://{aws.bucket}/broken/model.tar.gz": '
+        "it is not a readable tar archive. Please ensure that the object located at the URL is "
+        "a valid tar.gz archive."
+    )
     code, _, status = error_of(
         clients.runtime.invoke_endpoint, EndpointName="broken", Body=b"1,2", ContentType="text/csv"
     )
     assert (code, status) == ("ValidationError", 400)
     flow.clean_up(clients.sagemaker, "broken")
+
+
+def test_a_model_server_that_cannot_start_fails_in_one_line_and_logs_its_output(aws, clients):
+    """The server's output (a path, an error) goes to CloudWatch Logs; FailureReason is one
+    line with neither a traceback nor a path of this machine."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        tar.addfile(tarfile.TarInfo("notes.txt"), io.BytesIO(b""))
+    clients.s3.put_object(Bucket=aws.bucket, Key="empty/model.tar.gz", Body=archive.getvalue())
+    answer = flow.deploy(
+        clients.sagemaker, "no-model", f"s3://{aws.bucket}/empty/model.tar.gz", aws.role_arn
+    )
+    assert answer["EndpointStatus"] == "Failed"
+    reason = answer["FailureReason"]
+    assert reason.startswith(
+        "The primary container for production variant AllTraffic did not pass the ping health "
+        "check: the model server did not print 'Serving on http://HOST:PORT'; the model server "
+        "process exited with code 1."
+    )
+    assert "\n" not in reason and "Traceback" not in reason
+    assert "local-aws-" not in reason and "/tmp" not in reason
+    group = "/aws/sagemaker/Endpoints/no-model"
+    stream = clients.logs.describe_log_streams(logGroupName=group)["logStreams"][0]
+    events = clients.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])[
+        "events"
+    ]
+    assert any("cannot load a model" in event["message"] for event in events)
+    flow.clean_up(clients.sagemaker, "no-model")
 
 
 def test_failed_update_keeps_the_endpoint_on_its_config(aws, clients, endpoint):

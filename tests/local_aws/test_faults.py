@@ -64,8 +64,49 @@ def test_killed_endpoint_process_fails_the_endpoint(aws, clients, model_data):
     assert answer["EndpointStatus"] == "Failed"
     assert "exited" in answer["FailureReason"]
     flow.clean_up(clients.sagemaker, "killed")
+    flow.wait_for_deletion(clients.sagemaker, "killed")
     with pytest.raises(ClientError):
         clients.sagemaker.describe_endpoint(EndpointName="killed")
+
+
+def test_delete_of_a_hung_endpoint_answers_at_once(aws, clients, model_data):
+    """A container that hangs (SIGSTOP: it ignores SIGTERM until killed) does not hold up
+    DeleteEndpoint: the endpoint is Deleting at once, then gone, and its process with it."""
+    assert (
+        flow.deploy(clients.sagemaker, "hung", model_data, aws.role_arn)["EndpointStatus"]
+        == "InService"
+    )
+    container = algorithm_process(aws.pid, "serve")
+    container.suspend()
+    try:
+        started = time.monotonic()
+        clients.sagemaker.delete_endpoint(EndpointName="hung")
+        assert time.monotonic() - started < 2
+        assert clients.sagemaker.describe_endpoint(EndpointName="hung")["EndpointStatus"] == (
+            "Deleting"
+        )
+        listed = clients.sagemaker.list_endpoints()["Endpoints"]
+        assert [(e["EndpointName"], e["EndpointStatus"]) for e in listed] == [("hung", "Deleting")]
+        with pytest.raises(ClientError) as again:
+            clients.sagemaker.delete_endpoint(EndpointName="hung")
+        assert again.value.response["Error"]["Code"] == "ValidationException"
+        assert "already being deleted" in again.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as duplicate:
+            clients.sagemaker.create_endpoint(EndpointName="hung", EndpointConfigName="hung")
+        assert duplicate.value.response["Error"]["Message"].startswith(
+            "Cannot create already existing endpoint"
+        )
+        with pytest.raises(ClientError) as invoked:
+            flow.invoke(clients.runtime, "hung")
+        assert "status Deleting" in invoked.value.response["Error"]["Message"]
+        flow.wait_for_deletion(clients.sagemaker, "hung")
+        _, alive = psutil.wait_procs([container], timeout=30)
+        assert alive == []
+    finally:
+        if container.is_running():
+            container.kill()
+    clients.sagemaker.delete_endpoint_config(EndpointConfigName="hung")
+    clients.sagemaker.delete_model(ModelName="hung")
 
 
 def test_stopping_the_server_stops_jobs_and_endpoints(model_data, aws, clients):

@@ -58,5 +58,6 @@ def test_lab_flow_with_sdk_v3(aws, offline, caplog):
     endpoint.delete()
     config.delete()
     model.delete()
+    endpoint.wait_for_delete(poll=1, timeout=60)
     assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
     assert offline == [], f"the SDK tried to reach {offline}"

@@ -93,3 +93,8 @@ def test_a_server_that_cannot_start_says_why(tmp_path):
         with pytest.raises(RuntimeError, match="did not start") as caught:
             local_aws.start(port=port)
     assert "Address already in use" in str(caught.value)
+
+
+def test_a_server_for_an_unknown_region_does_not_start():
+    with pytest.raises(RuntimeError, match="unknown region '..'"):
+        local_aws.start(region="..")
