@@ -223,7 +223,8 @@ def call_reading_itself(app, environ, start_response, length: int, protocol: str
 
 
 def error_response(refusal: Refusal, protocol: str) -> Response:
-    """The refusal worded in ``protocol``: "json", "rest-xml" (S3) or "query" (IAM, STS)."""
+    """The refusal worded in ``protocol``: "json", "rest-json" (sagemaker-runtime, whose error
+    shapes name the member ``Message``), "rest-xml" (S3) or "query" (IAM, STS)."""
     request_id = str(uuid.uuid4())
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": refusal.code}
     if protocol == "rest-xml":
@@ -237,7 +238,8 @@ def error_response(refusal: Refusal, protocol: str) -> Response:
         body = query_error_body(refusal.code, refusal.message, request_id)
         content_type = "text/xml"
     else:
-        body = json.dumps({"__type": refusal.code, "message": refusal.message})
+        member = "Message" if protocol == "rest-json" else "message"
+        body = json.dumps({"__type": refusal.code, member: refusal.message})
         content_type = "application/x-amz-json-1.1"
     return Response(body, status=refusal.status, content_type=content_type, headers=headers)
 

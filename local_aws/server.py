@@ -131,7 +131,7 @@ class LocalAWSApp:
             limit = _body_limit(service, sagemaker, invocation)
             length = http_guard.admit(environ, region if scope else None, limit, service != "s3")
         except http_guard.Refusal as refusal:
-            protocol = _protocol(service, environ)
+            protocol = _protocol(service, environ, invocation)
             return http_guard.error_response(refusal, protocol)(environ, start_response)
         if service == "s3":
             return http_guard.call_reading_itself(
@@ -215,8 +215,11 @@ def _body_limit(service: str, sagemaker: bool, invocation) -> http_guard.Limit:
     return S3_BODY_LIMIT if service == "s3" else OTHER_BODY_LIMIT
 
 
-def _protocol(service: str, environ) -> str:
-    """How the client reads errors: "rest-xml" (S3), "query" (IAM, STS forms) or "json"."""
+def _protocol(service: str, environ, invocation) -> str:
+    """How the client reads errors: "rest-xml" (S3), "query" (IAM, STS forms), "rest-json"
+    (sagemaker-runtime) or "json"."""
+    if invocation:
+        return "rest-json"
     if service == "s3":
         return "rest-xml"
     if service in ("iam", "sts") or environ.get("CONTENT_TYPE", "").startswith(

@@ -245,7 +245,7 @@ def test_an_oversized_invocation_is_refused_unread(aws):
     status, headers, content = raw_request(aws, head)
     answer = json.loads(content)
     assert (status, answer["__type"]) == (400, "ValidationError")
-    assert "7000000" in answer["message"] and "6291456" in answer["message"]
+    assert "7000000" in answer["Message"] and "6291456" in answer["Message"]
 
 
 def test_refused_bodies_are_never_held_in_memory(aws):
@@ -338,8 +338,8 @@ def test_an_invalid_endpoint_name_in_an_invocation_is_a_validation_error(aws):
     status, _, content = raw_request(aws, head, b"1,2")
     answer = json.loads(content)
     assert (status, answer["__type"]) == (400, "ValidationError")
-    assert "at 'endpointName'" in answer["message"]
-    assert len(answer["message"]) < 1000
+    assert "at 'endpointName'" in answer["Message"]
+    assert len(answer["Message"]) < 1000
 
 
 # ----------------------------------------------------------------------------- List* members
