@@ -59,18 +59,23 @@ class MetricTracker:
         self._compiled = [(name, re.compile(regex)) for name, regex in METRIC_DEFINITIONS]
         self._last: dict[str, tuple[float, float]] = {}
 
-    def feed(self, line: str, timestamp: float) -> None:
-        """Record the metrics ``line`` carries; ``timestamp`` in epoch seconds."""
+    def feed(self, line: str, timestamp: float) -> list[tuple[str, float]]:
+        """Record the metrics ``line`` carries (``timestamp`` in epoch seconds) and return
+        them as ``(metric name, value)`` pairs."""
         if "#" not in line:
-            return
+            return []
+        found = []
         for name, regex in self._compiled:
             match = regex.search(line)
             if match is None:
                 continue
             try:
-                self._last[name] = (float(match.group(1)), timestamp)
+                value = float(match.group(1))
             except ValueError:
                 continue
+            self._last[name] = (value, timestamp)
+            found.append((name, value))
+        return found
 
     def final_metric_data(self) -> list[dict]:
         """FinalMetricDataList entries, in definition order."""

@@ -20,6 +20,7 @@ from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
 from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
+from .cloudwatch_metrics import CloudWatchMetrics
 from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
 from .hosting import (
     DEPRECATED_HOSTING_FAMILIES,
@@ -64,6 +65,7 @@ class SageMakerBackend:
         self.store = store
         self.work_root = Path(work_root)
         self.on_job_finished = on_job_finished
+        self.cloudwatch = CloudWatchMetrics(store, region)
         self.training_jobs: dict[str, TrainingJob] = {}
         self.models: dict[str, Model] = {}
         self.endpoint_configs: dict[str, EndpointConfig] = {}
@@ -195,7 +197,7 @@ class SageMakerBackend:
 
     def _append_training_log(self, job: TrainingJob, line: str) -> None:
         now = time.time()
-        job.metrics.feed(line, now)
+        self.cloudwatch.training_values(job.name, job.metrics.feed(line, now), now)
         if job.log_stream is None:
             job.log_stream = f"{job.name}/algo-1-{int(now)}"
         self._append_log(TRAINING_LOG_GROUP, job.log_stream, line, now)
@@ -465,7 +467,11 @@ class SageMakerBackend:
         accept: str | None,
         custom_attributes: str | None = None,
     ):
-        """Forward one request to the endpoint's container; returns (InvokeResult, variant)."""
+        """Forward one request to the endpoint's container; returns (InvokeResult, variant).
+
+        A request the container answers is counted in the endpoint's CloudWatch metrics.
+        """
+        started = time.perf_counter()
         if len(body) > MAX_INVOCATION_BYTES:
             raise RuntimeValidationError(
                 f"Request payload of {len(body)} bytes exceeds the InvokeEndpoint limit of "
@@ -483,7 +489,9 @@ class SageMakerBackend:
                 )
             serving.__enter__()
         try:
+            called = time.perf_counter()
             result = serving.worker.invoke(body, content_type, accept, custom_attributes)
+            answered = time.perf_counter()
         except WorkerUnavailable as error:
             raise RuntimeValidationError(
                 f"Endpoint {name} of account {self.account_id} is not in service: {error}"
@@ -491,6 +499,16 @@ class SageMakerBackend:
         finally:
             serving.__exit__(None, None, None)
         variant = serving.config.variant["VariantName"]
+        model_seconds = answered - called
+        self.cloudwatch.invocation(
+            name,
+            variant,
+            serving.config.variant.get("InitialInstanceCount", 1),
+            result.status,
+            model_seconds,
+            time.perf_counter() - started - model_seconds,
+            time.time(),
+        )
         if result.status >= 400:
             raise self._model_error(name, variant, result)
         return result, variant
