@@ -169,7 +169,7 @@ class SageMakerBackend:
         )
         return ChannelData(
             name=channel["ChannelName"],
-            content_type=channel.get("ContentType", "text/csv"),
+            content_type=channel.get("ContentType"),
             input_mode="Pipe" if mode == "Pipe" else "File",
             objects=objects,
         )
