@@ -21,7 +21,10 @@ from . import flow
 
 JOB = "metrics-job"
 ENDPOINT = "metrics-endpoint"
-VARIANT = [{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": "AllTraffic"}]
+VARIANT = [
+    {"Name": "EndpointName", "Value": ENDPOINT},
+    {"Name": "VariantName", "Value": "AllTraffic"},
+]
 
 
 @pytest.fixture(scope="module")
