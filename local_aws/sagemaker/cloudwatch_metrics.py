@@ -24,6 +24,7 @@ answers any CloudWatch request (``flush``), so readers always see every answered
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,15 +110,16 @@ class CloudWatchMetrics:
 
     def training_values(self, job_name: str, values: list[tuple[str, float]], at: float) -> None:
         """Publish ``(metric name, value)`` pairs one training log line carries, written at
-        ``at`` (epoch seconds)."""
-        if not values:
-            return
+        ``at`` (epoch seconds). NaN and infinities are left out: CloudWatch refuses them."""
         dimensions = [{"Name": "TrainingJobName", "Value": job_name}]
         stamp = _utc(at)
         data = [
             {"MetricName": name, "Dimensions": dimensions, "Timestamp": stamp, "Value": value}
             for name, value in values
+            if math.isfinite(value)
         ]
+        if not data:
+            return
         self.store.put_metric_data(self.region, TRAINING_NAMESPACE, data)
 
     def invocation(

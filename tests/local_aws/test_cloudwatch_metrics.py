@@ -15,6 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_aws.constants import TRAINING_LOG_GROUP
+from local_aws.moto_store import MotoStore
+from local_aws.sagemaker.cloudwatch_metrics import TRAINING_NAMESPACE, CloudWatchMetrics
 from local_aws.sagemaker.metrics import METRIC_DEFINITIONS
 
 from . import flow
@@ -204,3 +206,17 @@ def test_get_metric_data_and_list_metrics_see_endpoint_metrics(clients, invoked)
         "ModelLatency",
         "OverheadLatency",
     }
+
+
+def test_a_diverging_job_publishes_only_finite_values():
+    """CloudWatch refuses NaN and infinities; the finite values of the same line still go."""
+    store = MotoStore()
+    metrics = CloudWatchMetrics(store, "eu-west-3")
+    values = [("train:mse", float("nan")), ("test:mse", float("inf")), ("train:progress", 50.0)]
+    metrics.training_values("diverging", values, 1_800_000_000.0)
+    published = [
+        (datum.name, datum.value)
+        for datum in store.cloudwatch("eu-west-3").metric_data
+        if datum.namespace == TRAINING_NAMESPACE
+    ]
+    assert published == [("train:progress", 50.0)]
