@@ -104,6 +104,9 @@ class CloudWatchMetrics:
     def __init__(self, store: MotoStore, region: str):
         self.store = store
         self.region = region
+        # moto builds a backend on first use (tens of ms); build it now rather than on the
+        # request that first publishes.
+        store.cloudwatch(region)
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str, int], _MinuteOfVariant] = {}
         self._minute = 0
