@@ -34,6 +34,14 @@ from ..moto_store import MotoStore
 TRAINING_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 MICROSECONDS = "Microseconds"
+ENDPOINT_METRICS = (
+    "Invocations",
+    "InvocationsPerInstance",
+    "Invocation4XXErrors",
+    "Invocation5XXErrors",
+    "ModelLatency",
+    "OverheadLatency",
+)
 
 
 def _utc(epoch_seconds: float) -> datetime:
@@ -53,8 +61,10 @@ class _Statistics:
     def add(self, value: float) -> None:
         self.count += 1
         self.total += value
-        self.minimum = min(self.minimum, value)
-        self.maximum = max(self.maximum, value)
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
 
     def as_statistic_values(self) -> dict:
         return {
@@ -72,13 +82,9 @@ class _MinuteOfVariant:
     endpoint: str
     variant: str
     minute: int  # epoch seconds of the minute's start
-    metrics: dict[str, _Statistics] = field(default_factory=dict)
-
-    def add(self, name: str, value: float) -> None:
-        statistics = self.metrics.get(name)
-        if statistics is None:
-            statistics = self.metrics[name] = _Statistics()
-        statistics.add(value)
+    metrics: dict[str, _Statistics] = field(
+        default_factory=lambda: {name: _Statistics() for name in ENDPOINT_METRICS}
+    )
 
     def metric_data(self) -> list[dict]:
         dimensions = [
@@ -146,12 +152,13 @@ class CloudWatchMetrics:
             entry = self._pending.get(key)
             if entry is None:
                 entry = self._pending[key] = _MinuteOfVariant(endpoint, variant, minute)
-            entry.add("Invocations", 1.0)
-            entry.add("InvocationsPerInstance", 1.0 / max(instances, 1))
-            entry.add("Invocation4XXErrors", 1.0 if 400 <= status < 500 else 0.0)
-            entry.add("Invocation5XXErrors", 1.0 if status >= 500 else 0.0)
-            entry.add("ModelLatency", model_seconds * 1e6)
-            entry.add("OverheadLatency", overhead_seconds * 1e6)
+            metrics = entry.metrics
+            metrics["Invocations"].add(1.0)
+            metrics["InvocationsPerInstance"].add(1.0 / max(instances, 1))
+            metrics["Invocation4XXErrors"].add(1.0 if 400 <= status < 500 else 0.0)
+            metrics["Invocation5XXErrors"].add(1.0 if status >= 500 else 0.0)
+            metrics["ModelLatency"].add(model_seconds * 1e6)
+            metrics["OverheadLatency"].add(overhead_seconds * 1e6)
 
     def flush(self) -> None:
         """Hand every invocation counted so far to moto (before a CloudWatch request)."""
