@@ -26,7 +26,7 @@ import numpy as np
 import psutil
 from tqdm import tqdm
 
-from local_aws.algorithms.linear_learner import artifact, payloads
+from local_aws.algorithms.linear_learner import artifact, csv_records, payloads
 
 FEATURES = 102
 PAYLOAD_BYTES = 6_000_000
@@ -117,7 +117,7 @@ def parse_ms(parse, body: bytes, repeats: int = 3) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        parse(body.rstrip(), FEATURES)
+        parse(body, FEATURES, np.float64)
         best = min(best, time.perf_counter() - start)
     return best * 1000
 
@@ -144,8 +144,8 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
-    columnar_ms = parse_ms(payloads.parse_csv_columnar, body)
-    per_row_ms = parse_ms(payloads.parse_csv_rows, body)
+    columnar_ms = parse_ms(csv_records.read_columnar, body)
+    per_row_ms = parse_ms(csv_records.read_records, body)
 
     print(
         f"linear-learner serving, {FEATURES} features, loopback, one keep-alive client "

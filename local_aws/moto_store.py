@@ -1,8 +1,8 @@
-"""The emulator's one state for S3 objects and CloudWatch Logs: moto's in-process backends.
+"""The emulator's one state for S3 objects, CloudWatch Logs and metrics: moto's backends.
 
-The SageMaker backend reads training channels, writes ``model.tar.gz`` and appends training
-and endpoint log events here, so clients see them through moto's S3 and Logs APIs on the
-same server.
+The SageMaker backend reads training channels, writes ``model.tar.gz``, appends training
+and endpoint log events and puts training and endpoint metrics here, so clients see them
+through moto's S3, Logs and CloudWatch APIs on the same server.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class MotoStore:
     def __init__(self, account_id: str = ACCOUNT_ID):
         self.account_id = account_id
         self._logs_lock = threading.Lock()
+        self._metrics_lock = threading.Lock()
 
     @property
     def s3(self):
@@ -42,6 +43,9 @@ class MotoStore:
 
     def logs(self, region: str):
         return get_backend("logs")[self.account_id][region]
+
+    def cloudwatch(self, region: str):
+        return get_backend("cloudwatch")[self.account_id][region]
 
     def iam(self):
         return get_backend("iam")[self.account_id]["global"]
@@ -101,6 +105,12 @@ class MotoStore:
         with self._logs_lock:
             self._ensure_log_stream(logs, group, stream)
             logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+
+    def put_metric_data(self, region: str, namespace: str, data: list[dict]) -> None:
+        """PutMetricData in-process: ``data`` as the API's MetricData members, timestamps
+        as naive UTC datetimes (moto's form)."""
+        with self._metrics_lock:
+            self.cloudwatch(region).put_metric_data(namespace, data)
 
     @staticmethod
     def _ensure_log_stream(logs, group: str, stream: str) -> None:

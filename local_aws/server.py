@@ -145,6 +145,8 @@ class LocalAWSApp:
             else:
                 response = responses.dispatch(backend, request)
             return response(environ, start_response)
+        if service == "monitoring":
+            self.flush_metrics(region)
         if service == "iam":
             form = _form(environ)
             if form.get("Action") == ["SimulatePrincipalPolicy"]:
@@ -158,6 +160,14 @@ class LocalAWSApp:
                 )
                 return [body.encode()]
         return self.moto(environ, start_response)
+
+    def flush_metrics(self, region: str) -> None:
+        """Hand the SageMaker metrics counted in ``region`` to moto's CloudWatch, so that the
+        CloudWatch request about to be served sees every answered invocation."""
+        with self._lock:
+            backend = self._backends.get(region)
+        if backend is not None:
+            backend.cloudwatch.flush()
 
     def shutdown(self) -> None:
         """Stop every job and endpoint, then save the persisted state."""

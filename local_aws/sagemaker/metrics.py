@@ -60,10 +60,12 @@ class MetricTracker:
         self._compiled = [(name, re.compile(regex)) for name, regex in METRIC_DEFINITIONS]
         self._last: dict[str, tuple[float, float]] = {}
 
-    def feed(self, line: str, timestamp: float) -> None:
-        """Record the metrics ``line`` carries; ``timestamp`` in epoch seconds."""
+    def feed(self, line: str, timestamp: float) -> list[tuple[str, float]]:
+        """Record the metrics ``line`` carries (``timestamp`` in epoch seconds) and return
+        them as ``(metric name, value)`` pairs."""
         if "#" not in line:
-            return
+            return []
+        found = []
         for name, regex in self._compiled:
             match = regex.search(line)
             if match is None:
@@ -74,6 +76,8 @@ class MetricTracker:
                 continue
             if math.isfinite(value):  # JSON carries no NaN or infinity (RFC 8259)
                 self._last[name] = (value, timestamp)
+                found.append((name, value))
+        return found
 
     def final_metric_data(self) -> list[dict]:
         """FinalMetricDataList entries, in definition order."""

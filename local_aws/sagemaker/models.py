@@ -21,6 +21,7 @@ from ..moto_store import MotoStore, S3LocationError
 from ..validation import shorten
 from ..workers.hosting import EndpointWorker, WorkerUnavailable
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
+from .cloudwatch_metrics import CloudWatchMetrics
 from .endpoint_failures import INTERNAL_FAILURE, failure_reason
 from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
 from .hosting import (
@@ -68,6 +69,7 @@ class SageMakerBackend:
         self.store = store
         self.work_root = Path(work_root)
         self.on_job_finished = on_job_finished
+        self.cloudwatch = CloudWatchMetrics(store, region)
         self.training_jobs = NameTable()
         self.models = NameTable()
         self.endpoint_configs = NameTable()
@@ -193,7 +195,7 @@ class SageMakerBackend:
         )
         return ChannelData(
             name=channel["ChannelName"],
-            content_type=channel.get("ContentType", "text/csv"),
+            content_type=channel.get("ContentType"),
             input_mode="Pipe" if mode == "Pipe" else "File",
             objects=objects,
         )
@@ -221,7 +223,7 @@ class SageMakerBackend:
 
     def _append_training_log(self, job: TrainingJob, line: str) -> None:
         now = time.time()
-        job.metrics.feed(line, now)
+        self.cloudwatch.training_values(job.name, job.metrics.feed(line, now), now)
         if job.log_stream is None:
             job.log_stream = f"{job.name}/algo-1-{int(now)}"
         self._append_log(TRAINING_LOG_GROUP, job.log_stream, line, now)
@@ -513,7 +515,10 @@ class SageMakerBackend:
     ):
         """Forward one request to the endpoint's container; returns (InvokeResult, variant).
 
-        The HTTP layer has already refused a body over ``MAX_INVOCATION_BYTES``."""
+        The HTTP layer has already refused a body over ``MAX_INVOCATION_BYTES``. A request the
+        container answers is counted in the endpoint's CloudWatch metrics.
+        """
+        started = time.perf_counter()
         endpoint = self.endpoints.get(name)
         if endpoint is None or endpoint.name != name:  # "the case ... must be matched"
             raise RuntimeValidationError(f"Endpoint {name} of account {self.account_id} not found.")
@@ -526,7 +531,9 @@ class SageMakerBackend:
                 )
             serving.__enter__()
         try:
+            called = time.perf_counter()
             result = serving.worker.invoke(body, content_type, accept, custom_attributes)
+            answered = time.perf_counter()
         except WorkerUnavailable as error:
             raise RuntimeValidationError(
                 f"Endpoint {name} of account {self.account_id} is not in service: {error}"
@@ -534,6 +541,16 @@ class SageMakerBackend:
         finally:
             serving.__exit__(None, None, None)
         variant = serving.config.variant["VariantName"]
+        model_seconds = answered - called
+        self.cloudwatch.invocation(
+            name,
+            variant,
+            serving.config.variant.get("InitialInstanceCount", 1),
+            result.status,
+            model_seconds,
+            time.perf_counter() - started - model_seconds,
+            time.time(),
+        )
         if result.status >= 400:
             raise self._model_error(name, variant, result)
         return result, variant

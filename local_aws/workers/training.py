@@ -53,7 +53,7 @@ class ChannelData:
     """
 
     name: str
-    content_type: str
+    content_type: str | None  # None: the request gave none (the algorithm's default applies)
     input_mode: str
     objects: list[tuple[str, Callable[[], BinaryIO]]]
 
@@ -298,7 +298,7 @@ class TrainingWorker:
             folder.mkdir(parents=True, exist_ok=True)
         input_config = {
             channel.name: {
-                "ContentType": channel.content_type,
+                **({"ContentType": channel.content_type} if channel.content_type else {}),
                 "TrainingInputMode": channel.input_mode,
                 "S3DistributionType": "FullyReplicated",
                 "RecordWrapperType": "None",

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from local_aws.algorithms.linear_learner import csv_blocks, payloads
 from local_aws.algorithms.linear_learner.arrow_memory import arrow_owned
+from local_aws.algorithms.linear_learner.csv_records import read_columnar
 
 BODY = b"".join(b"%d.5,%d,-%d.25\n" % (i, i % 7, i) for i in range(3000))
 
@@ -38,14 +38,9 @@ def test_arrow_owned_of_nothing_is_an_empty_buffer():
 
 
 @pytest.mark.parametrize(
-    "parse",
-    [
-        lambda body: csv_blocks._read_table(body, 3, frozenset()),
-        lambda body: payloads.parse_csv_columnar(body, 3).T,
-    ],
-    ids=["training-chunk", "inference-request"],
+    "dtype", [np.float32, np.float64], ids=["training-chunk", "inference-request"]
 )
-def test_parsers_give_pyarrow_arrow_owned_memory(monkeypatch, parse):
+def test_the_csv_reader_gives_pyarrow_arrow_owned_memory(monkeypatch, dtype):
     sources = []
     real_read_csv = pacsv.read_csv
 
@@ -55,7 +50,7 @@ def test_parsers_give_pyarrow_arrow_owned_memory(monkeypatch, parse):
 
     monkeypatch.setattr(pacsv, "read_csv", recording_read_csv)
     body = bytes(BODY)
-    values = parse(body)
+    values = read_columnar(body, 3, dtype)
     expected = np.loadtxt(BODY.decode().splitlines(), delimiter=",").T
     np.testing.assert_allclose(values, expected, rtol=1e-6)
     assert sources, "the parser did not use pyarrow"

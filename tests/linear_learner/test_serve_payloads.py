@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from local_aws.algorithms.linear_learner import content_types, payloads
+from local_aws.algorithms.linear_learner import content_types, csv_records, payloads
 from local_aws.algorithms.linear_learner.payloads import InvocationError, PayloadError
 
 
@@ -26,23 +26,23 @@ def mixed_rows() -> np.ndarray:
     return rows
 
 
-def test_columnar_and_per_row_csv_parsers_agree_exactly(mixed_rows):
-    body = csv_body(mixed_rows).rstrip()
+def test_columnar_and_per_row_csv_readers_agree_exactly(mixed_rows):
+    body = csv_body(mixed_rows)
     assert len(body) > payloads.COLUMNAR_CSV_MIN_BYTES
-    columnar = payloads.parse_csv_columnar(body, 6)
-    per_row = payloads.parse_csv_rows(body, 6)
-    np.testing.assert_array_equal(columnar, mixed_rows)
-    np.testing.assert_array_equal(per_row, mixed_rows)
+    columnar = csv_records.read_columnar(body, 6, np.float64)
+    per_row = csv_records.read_records(body, 6, np.float64)
+    np.testing.assert_array_equal(columnar.T, mixed_rows)
+    np.testing.assert_array_equal(per_row.T, mixed_rows)
 
 
 @pytest.mark.parametrize(
     "bad_line", [b"1,2,3,4,5", b"1,2,3,4,5,6,7", b"1,2,x,4,5,6", b"1,2,,4,5,6", b""]
 )
-def test_the_columnar_parser_hands_bad_rows_to_the_per_row_parser(mixed_rows, bad_line):
+def test_a_large_request_with_a_bad_row_is_refused_naming_it(mixed_rows, bad_line):
     lines = csv_body(mixed_rows).rstrip().split(b"\n")
     lines[12_345] = bad_line
     body = b"\n".join(lines)
-    assert payloads.parse_csv_columnar(body, 6) is None
+    assert csv_records.read_columnar(body, 6, np.float64) is None
     with pytest.raises(PayloadError, match=r"row 12346\b"):
         payloads.decode_csv(body, 6)
 

@@ -197,6 +197,7 @@ def clients_for(handle, checker=None) -> SimpleNamespace:
         runtime=client("sagemaker-runtime"),
         logs=client("logs"),
         iam=client("iam"),
+        cloudwatch=client("cloudwatch"),
     )
 
 

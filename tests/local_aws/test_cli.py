@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -38,6 +39,29 @@ def poll(cli, args: list[str], field: str, pending: tuple[str, ...], timeout: fl
     return flow.poll_until(
         lambda: cli(*args), lambda answer: answer[field] not in pending, timeout, 0.5
     )
+
+
+def metric_datapoints(cli, namespace, metric, dimensions, statistic="Average") -> list[dict]:
+    """``aws cloudwatch get-metric-statistics`` over the last hour, one-hour period."""
+    now = datetime.datetime.now(datetime.UTC)
+    return cli(
+        "cloudwatch",
+        "get-metric-statistics",
+        "--namespace",
+        namespace,
+        "--metric-name",
+        metric,
+        "--dimensions",
+        *dimensions,
+        "--start-time",
+        (now - datetime.timedelta(hours=1)).isoformat(),
+        "--end-time",
+        (now + datetime.timedelta(minutes=1)).isoformat(),
+        "--period",
+        "3600",
+        "--statistics",
+        statistic,
+    )["Datapoints"]
 
 
 def test_lab_flow_with_the_aws_cli(aws, cli, tmp_path):
@@ -123,6 +147,19 @@ def test_lab_flow_with_the_aws_cli(aws, cli, tmp_path):
     )
     assert answer["ContentType"] == "application/json"
     assert json.loads(out.read_text())["predictions"][0]["score"] == pytest.approx(0.0, abs=1.0)
+    invocations = metric_datapoints(
+        cli,
+        "AWS/SageMaker",
+        "Invocations",
+        ["Name=EndpointName,Value=cli", "Name=VariantName,Value=AllTraffic"],
+        "Sum",
+    )
+    assert sum(point["Sum"] for point in invocations) == 1
+    losses = metric_datapoints(
+        cli, "/aws/sagemaker/TrainingJobs", "test:mse", ["Name=TrainingJobName,Value=cli-job"]
+    )
+    final = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert [point["Average"] for point in losses] == pytest.approx([final["test:mse"]])
     cli("sagemaker", "delete-endpoint", "--endpoint-name", "cli")
     cli("sagemaker", "wait", "endpoint-deleted", "--endpoint-name", "cli")
     cli("sagemaker", "delete-endpoint-config", "--endpoint-config-name", "cli")

@@ -1,4 +1,4 @@
-"""Streaming, strict parsing of a channel pass (``text/csv``: label first, no header, numbers only).
+"""Streaming parsing of a channel pass (``text/csv``, label first, the rules of ``csv_records``).
 
 A pass is read in chunks of about ``CHUNK_BYTES`` cut at line ends; pyarrow parses each chunk
 (multithreaded) with every column typed float32, so memory stays flat in the number of rows.
@@ -8,25 +8,20 @@ file: ``Unable to parse csv: rows 1001-2000, file .../part-0: <what is wrong>``.
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import BinaryIO
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from .arrow_memory import arrow_owned, columns_array
 from .channels import ChannelSource
+from .csv_records import RecordError, read_columnar, read_records
 from .errors import ClientError
 
 FIRST_CHUNK_BYTES = 1 << 20
 CHUNK_BYTES = 16 << 20
-ARROW_BLOCK_BYTES = 4 << 20
 PREFETCH_BLOCKS = 2
 
 
@@ -71,7 +66,7 @@ def _parse_pass(channel: ChannelSource, layout: PassLayout) -> Iterator[Block]:
         for chunk in _chunks(stream):
             where = _Where(file_name, file_row, pass_row, layout.mini_batch_size)
             n_columns = n_columns or _first_row_width(chunk)
-            values = _read_table(chunk, n_columns, small_ints) if small_ints else None
+            values = read_columnar(chunk, n_columns, np.float32, small_ints) if small_ints else None
             if values is None:  # first chunk, or a small-integer column held something else
                 values = _parse_chunk(chunk, n_columns, where)
                 small_ints = frozenset() if file_row else _small_int_columns(chunk, values)
@@ -110,13 +105,8 @@ class _Where:
     pass_first_row: int
     mini_batch_size: int
 
-    def error(self, row_in_chunk: int | None, reason: str) -> ClientError:
+    def error(self, row_in_chunk: int, reason: str) -> ClientError:
         """The real algorithm's message for a bad row: the mini-batch's row range and the file."""
-        if row_in_chunk is None:
-            first = self.file_first_row + 1
-            return ClientError(
-                f"Unable to parse csv: rows from {first}, file {self.file}: {reason}"
-            )
         size = self.mini_batch_size
         pass_row = self.pass_first_row + row_in_chunk
         batch_start = pass_row // size * size
@@ -173,30 +163,18 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         data = stream.read(size)
         size = min(2 * size, CHUNK_BYTES)
         if not data:
-            if rest.strip():
+            if rest:
                 yield rest
             return
         data = rest + data
         cut = data.rfind(b"\n") + 1
         rest = data[cut:]
-        if cut and data[:cut].strip():
+        if cut:
             yield data[:cut]
 
 
 def _first_row_width(chunk: bytes) -> int:
-    first_line = chunk.lstrip(b"\r\n").split(b"\n", 1)[0]
-    return first_line.count(b",") + 1
-
-
-@lru_cache(maxsize=8)
-def _convert_options(n_columns: int, small_ints: frozenset[int]) -> pacsv.ConvertOptions:
-    types = {f"f{i}": pa.int8() if i in small_ints else pa.float32() for i in range(n_columns)}
-    return pacsv.ConvertOptions(column_types=types)
-
-
-_READ_OPTIONS = pacsv.ReadOptions(
-    autogenerate_column_names=True, block_size=ARROW_BLOCK_BYTES, use_threads=True
-)
+    return chunk.split(b"\n", 1)[0].count(b",") + 1
 
 
 def _small_int_columns(chunk: bytes, values: np.ndarray) -> frozenset[int]:
@@ -214,55 +192,25 @@ def _small_int_columns(chunk: bytes, values: np.ndarray) -> frozenset[int]:
     return frozenset(int(j) for j in chosen if j > 0)
 
 
-def _read_table(chunk: bytes, n_columns: int, small_ints: frozenset[int]) -> np.ndarray | None:
-    """The chunk as (n_columns, n_rows) float32, or None if pyarrow refuses it or a value is
-    not finite (the caller then takes the strict path, which names the bad row)."""
-    try:
-        table = pacsv.read_csv(
-            arrow_owned(chunk),
-            read_options=_READ_OPTIONS,
-            convert_options=_convert_options(n_columns, small_ints),
-        )
-    except pa.ArrowInvalid:
-        return None
-    if table.num_columns != n_columns:
-        return None
-    values = columns_array(table, np.float32)
-    return values if np.isfinite(values).all() else None
-
-
 def _parse_chunk(chunk: bytes, n_columns: int, where: _Where) -> np.ndarray:
     """The chunk with every column typed float32; ClientError naming the first bad row."""
-    values = _read_table(chunk, n_columns, frozenset())
-    if values is None:
-        raise _locate(chunk, n_columns, where, "pyarrow could not read the rows as numbers")
-    return values
+    values = read_columnar(chunk, n_columns, np.float32)
+    if values is not None:
+        return values
+    try:
+        return read_records(chunk, n_columns, np.float32)
+    except RecordError as error:
+        raise where.error(error.row - 1, _problem(error, n_columns)) from None
 
 
-def _locate(chunk: bytes, n_columns: int, where: _Where, fallback: str) -> ClientError:
-    """The error for the first bad line of ``chunk`` (error path only: a plain Python scan)."""
-    row = 0
-    for line in chunk.decode("utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        reason = _line_problem(line.split(","), n_columns)
-        if reason:
-            return where.error(row, reason)
-        row += 1
-    return where.error(None, fallback)
-
-
-def _line_problem(cells: list[str], n_columns: int) -> str | None:
-    if len(cells) != n_columns:
+def _problem(error: RecordError, n_columns: int) -> str:
+    """What is wrong with a training row, in words (columns count the label)."""
+    if error.kind == "empty":
+        return "a row is empty (a blank line)"
+    if error.kind == "width":
         return (
-            f"a row has {len(cells)} columns (label + {len(cells) - 1} features), but "
+            f"a row has {error.count} columns (label + {error.count - 1} features), but "
             f"feature_dim={n_columns - 1} requires {n_columns} (label + feature_dim features)"
         )
-    for position, cell in enumerate(cells, start=1):
-        try:
-            number = float(cell)
-        except ValueError:
-            return f"column {position} holds {cell.strip()!r}, which is not a number"
-        if not math.isfinite(number):
-            return f"column {position} holds {cell.strip()!r}, which is not a finite number"
-    return None
+    finite = " finite" if error.kind == "finite" else ""
+    return f"column {error.column} holds {error.text!r}, which is not a{finite} number"

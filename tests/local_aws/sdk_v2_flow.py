@@ -1,0 +1,152 @@
+"""The lab's flow through the classic SageMaker Python SDK v2, against a running emulator.
+
+Run by ``test_sdk_v2_flow.py`` with the Python of a venv holding SDK v2
+(``requirements-sdk-v2.txt``; v2 cannot share a venv with v3), in the emulator's client
+environment (``local_aws.start().env``, what ``python -m local_aws serve`` prints). It
+imports nothing from this project, prints each step and fails (exit status 1) at the first
+step that does not behave; every host name lookup other than the loopback address fails it.
+
+Steps: a plain ``sagemaker.Session()`` (default bucket from the SDK config, no STS),
+``Session.upload_data``, ``Estimator`` (``image_uris`` linear-learner, role from the SDK
+config) ``fit`` with CSV ``TrainingInput`` channels and tags, ``TrainingJobAnalytics``,
+``deploy``, ``Predictor.predict`` with ``CSVSerializer`` / ``JSONDeserializer``, delete,
+``Estimator.attach`` and ListTags.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+REFUSED: list[str] = []
+_lookup = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):
+    if host not in LOOPBACK:
+        REFUSED.append(host)
+        raise socket.gaierror(f"{host} is not reachable offline")
+    return _lookup(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
+
+import numpy as np  # noqa: E402
+import sagemaker  # noqa: E402
+from sagemaker import image_uris  # noqa: E402
+from sagemaker.analytics import TrainingJobAnalytics  # noqa: E402
+from sagemaker.deserializers import JSONDeserializer  # noqa: E402
+from sagemaker.estimator import Estimator  # noqa: E402
+from sagemaker.inputs import TrainingInput  # noqa: E402
+from sagemaker.predictor import Predictor  # noqa: E402
+from sagemaker.serializers import CSVSerializer  # noqa: E402
+
+FEATURES = 2
+TAGS = [{"Key": "project", "Value": "flight-delays"}]
+
+
+def step(text: str) -> None:
+    print(f"step: {text}", flush=True)
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise AssertionError(what)
+    print(f"  ok: {what}", flush=True)
+
+
+def regression_csv(path: Path, rows: int, seed: int) -> None:
+    """``label,x1,x2`` rows, label = 3*x1 - 2*x2 + 1 + small noise, no header."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(rows, FEATURES))
+    labels = 3 * features[:, 0] - 2 * features[:, 1] + 1 + rng.normal(scale=0.01, size=rows)
+    np.savetxt(path, np.column_stack([labels, features]), delimiter=",", fmt="%.6f")
+
+
+def main() -> None:
+    step("sagemaker.Session() and its default bucket (from the SDK config, no STS)")
+    session = sagemaker.Session()
+    bucket = session.default_bucket()
+    check(bucket.startswith("sagemaker-"), f"default bucket {bucket}")
+
+    step("Session.upload_data: train and test CSV")
+    inputs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for seed, channel in enumerate(("train", "test")):
+            local = Path(folder) / f"{channel}.csv"
+            regression_csv(local, 2000, seed)
+            uri = session.upload_data(str(local), bucket, f"sdk-v2/{channel}")
+            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    uploaded = sorted(session.list_s3_files(bucket, "sdk-v2/"))
+    check(uploaded == ["sdk-v2/test/test.csv", "sdk-v2/train/train.csv"], f"uploaded {uploaded}")
+
+    step("Estimator(image_uris linear-learner).fit(CSV TrainingInput channels)")
+    image = image_uris.retrieve("linear-learner", session.boto_region_name)
+    estimator = Estimator(
+        image_uri=image,
+        instance_count=1,
+        instance_type="ml.m4.xlarge",
+        output_path=f"s3://{bucket}/sdk-v2/output",
+        sagemaker_session=session,
+        tags=TAGS,
+    )
+    estimator.set_hyperparameters(feature_dim=FEATURES, predictor_type="regressor")
+    estimator.fit(inputs, wait=True, logs="All")
+    job = estimator.latest_training_job.name
+    described = session.describe_training_job(job)
+    check(described["TrainingJobStatus"] == "Completed", f"job {job} Completed")
+    check(estimator.model_data.endswith("/output/model.tar.gz"), f"model {estimator.model_data}")
+
+    step("TrainingJobAnalytics(job).dataframe()")
+    frame = TrainingJobAnalytics(job, sagemaker_session=session).dataframe()
+    print(frame.to_string(max_rows=12), flush=True)
+    check(not frame.empty, f"{len(frame)} metric rows")
+    check({"train:objective_loss", "test:mse"} <= set(frame["metric_name"]), "losses present")
+
+    step("deploy, then Predictor.predict with CSVSerializer / JSONDeserializer")
+    endpoint = f"{job}-ep"[:63]
+    estimator.deploy(
+        initial_instance_count=1,
+        instance_type="ml.m4.xlarge",
+        endpoint_name=endpoint,
+        wait=False,
+    )
+    session.wait_for_endpoint(endpoint, poll=1)
+    predictor = Predictor(
+        endpoint,
+        sagemaker_session=session,
+        serializer=CSVSerializer(),
+        deserializer=JSONDeserializer(),
+    )
+    answer = predictor.predict(np.array([[1.0, 2.0], [2.0, 0.0]]))
+    scores = [prediction["score"] for prediction in answer["predictions"]]
+    print(f"  scores {scores}", flush=True)
+    check(np.allclose(scores, [0.0, 7.0], atol=1.0), "scores near 3*x1 - 2*x2 + 1")
+    predictor.delete_model()
+    predictor.delete_endpoint()
+    check(not session.sagemaker_client.list_endpoints()["Endpoints"], "endpoint deleted")
+
+    step("Estimator.attach(job)")
+    attached = Estimator.attach(job, sagemaker_session=session)
+    check(attached.model_data == estimator.model_data, "attached to the same model")
+
+    step("ListTags of the training job")
+    arn = described["TrainingJobArn"]
+    tags = session.sagemaker_client.list_tags(ResourceArn=arn)["Tags"]
+    check(all(tag in tags for tag in TAGS), f"tags {tags}")
+
+    check(REFUSED == [], "no host other than the loopback address was looked up")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as error:
+        print(f"FAILED: {type(error).__name__}: {error}", flush=True)
+        if REFUSED:
+            print(f"hosts looked up: {sorted(set(REFUSED))}", flush=True)
+        raise SystemExit(1) from error
+    sys.exit(0)
