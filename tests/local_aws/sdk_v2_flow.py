@@ -127,6 +127,9 @@ def main() -> None:
     check(np.allclose(scores, [0.0, 7.0], atol=1.0), "scores near 3*x1 - 2*x2 + 1")
     predictor.delete_model()
     predictor.delete_endpoint()
+    # DeleteEndpoint answers at once with the endpoint Deleting; botocore's waiter sees it go
+    waiter = session.sagemaker_client.get_waiter("endpoint_deleted")
+    waiter.wait(EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     check(not session.sagemaker_client.list_endpoints()["Endpoints"], "endpoint deleted")
 
     step("Estimator.attach(job)")
