@@ -28,9 +28,14 @@ def main(argv: list[str] | None = None) -> None:
         help="folder for jobs and endpoints, removed at exit (default: a temporary one)",
     )
     args = parser.parse_args(argv)
+    from .persistence import StateDirInUse
     from .server import serve
 
-    serve(args.port, args.state_dir, args.region, args.watch_stdin, args.work_dir)
+    try:
+        serve(args.port, args.state_dir, args.region, args.watch_stdin, args.work_dir)
+    except StateDirInUse as error:
+        print(f"local_aws: {error}", file=sys.stderr, flush=True)
+        os._exit(StateDirInUse.EXIT_CODE)
     # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
     # slow teardown of moto's backends (about a second) so the port and process go at once.
     sys.stdout.flush()
