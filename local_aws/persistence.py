@@ -296,4 +296,6 @@ def _remove(path: Path) -> None:
 
 
 def _report(path: Path, error: Exception) -> None:
-    log.warning("state dir: skipped damaged entry %s: %s", path, error)
+    """One stderr line naming the entry and why (an OSError without its path again)."""
+    why = error.strerror if isinstance(error, OSError) and error.strerror else error
+    log.warning("state dir: skipped damaged entry %s: %s", path, why)
