@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     except StateDirInUse as error:
         print(f"local_aws: {error}", file=sys.stderr, flush=True)
         os._exit(StateDirInUse.EXIT_CODE)
-    # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
-    # slow teardown of moto's backends (about a second) so the port and process go at once.
+    # serve() has stopped every job and endpoint (the state is saved as it changes); skip the
+    # interpreter's slow teardown of moto's backends (about a second) so the port and process
+    # go at once.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -154,7 +154,8 @@ def _wait_for_url(process: subprocess.Popen, timeout: float, log_path: Path) -> 
         process.wait(1)  # it closed its stdout: let it finish exiting
     output = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
     if process.returncode == StateDirInUse.EXIT_CODE:
-        raise StateDirInUse(output.strip().splitlines()[-1].removeprefix("local_aws: "))
+        last_line = (output.strip().splitlines() or [f"state directory in use ({log_path})"])[-1]
+        raise StateDirInUse(last_line.removeprefix("local_aws: "))
     raise RuntimeError(
         f"the local AWS server did not start within {timeout:.0f} s "
         f"(exit code {process.poll()}); its output:\n{output}"

@@ -223,7 +223,8 @@ class Campaign:
                 if choice > 0.98:
                     size = MULTIPART_PART + rng.randrange(1, 64 * 1024)
                 self._change(clients, key, rng.randbytes(size))
-            mine.append(key)
+            if key not in mine:
+                mine.append(key)
             yield
 
     def _change(self, clients, key: str, data: bytes | None) -> None:
@@ -250,26 +251,27 @@ class Campaign:
         name = f"durability-{self._round}"
         prefix = f"round{self._round}/training"
         channels = {}
-        for seed, channel in enumerate(("train", "test")):
-            key = f"{prefix}/{channel}/{channel}.csv"
-            self._change(clients, key, flow.regression_csv(TRAINING_ROWS, seed))
-            channels[channel] = f"s3://{BUCKET}/{prefix}/{channel}/"
-            yield
-        request = flow.training_job_request(
-            name, handle.role_arn, channels, f"s3://{BUCKET}/{prefix}/output", mode="File"
-        )
-        clients.sagemaker.create_training_job(**request)
-        while True:
+        try:
+            for seed, channel in enumerate(("train", "test")):
+                key = f"{prefix}/{channel}/{channel}.csv"
+                self._change(clients, key, flow.regression_csv(TRAINING_ROWS, seed))
+                channels[channel] = f"s3://{BUCKET}/{prefix}/{channel}/"
+                yield
+            request = flow.training_job_request(
+                name, handle.role_arn, channels, f"s3://{BUCKET}/{prefix}/output", mode="File"
+            )
+            request["HyperParameters"]["mini_batch_size"] = str(TRAINING_ROWS // 4)
+            clients.sagemaker.create_training_job(**request)
             answer = clients.sagemaker.describe_training_job(TrainingJobName=name)
-            status = answer["TrainingJobStatus"]
-            if status in flow.TERMINAL_JOB_STATUSES:
-                break
-            time.sleep(0.1)
-            yield
-        assert status == "Completed", answer.get("FailureReason")
-        with self.ledger.lock:
-            self.ledger.jobs[name] = answer["ModelArtifacts"]["S3ModelArtifacts"]
-        self._job_done.set()
+            while answer["TrainingJobStatus"] not in flow.TERMINAL_JOB_STATUSES:
+                yield
+                time.sleep(0.1)
+                answer = clients.sagemaker.describe_training_job(TrainingJobName=name)
+            assert answer["TrainingJobStatus"] == "Completed", answer.get("FailureReason")
+            with self.ledger.lock:
+                self.ledger.jobs[name] = answer["ModelArtifacts"]["S3ModelArtifacts"]
+        finally:
+            self._job_done.set()
 
     def _endpoint_churn(self, handle, clients):
         """Create and delete endpoints on the model of a job completed earlier."""
