@@ -75,7 +75,7 @@ def is_storable_bucket_name(name: str) -> bool:
 
 def object_file_name(key: str) -> str:
     """The file name of an object: the SHA-256 hex digest of its key."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ def test_kill_9_at_random_points_loses_nothing_acknowledged(tmp_path):
     tally = campaign.check_final()
     print(tally)
     assert tally.injections == ROUNDS
-    assert not tally.errors, f"seed {seed}: workload errors: {tally.errors}"
     assert not tally.losses, f"seed {seed}: lost after kill -9: {tally.losses}"
+    assert not tally.errors, f"seed {seed}: workload errors: {tally.errors}"
     assert tally.jobs_checked >= ROUNDS, f"seed {seed}: the first round's job was not checked"
     assert tally.operations_in_flight_at_kill > 0, f"seed {seed}: no kill hit an upload"
 
