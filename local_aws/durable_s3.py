@@ -10,13 +10,14 @@ returns to moto's response layer, and so before the response leaves the server:
   ``copy_object`` and ``complete_multipart_upload`` call it), and the objects our own code
   writes through ``MotoStore`` (training jobs' ``model.tar.gz``);
 - ``delete_object``: DeleteObject, and each key of DeleteObjects;
-- ``create_bucket``, ``delete_bucket``.
+- ``create_bucket``, ``delete_bucket`` (and ``reset``, moto's ``/moto-api/reset``).
 
 After a key changes, its *current* state is written (the latest version's bytes, or no file
 if it is gone), under a lock for that key: whatever the order in which concurrent writers
 reach the disk, the last write is of the state after every change it follows. Bucket changes
 hold every key lock, so no object write meets a bucket folder that is half created or
-deleted. Only the emulator's one account (partition ``aws``) is written through.
+deleted. Only the emulator's one account (partition ``aws``) is written through; moto's
+``/moto-api/reset`` forgets its buckets on disk too.
 """
 
 from __future__ import annotations
@@ -33,20 +34,28 @@ from .persistence import StateDir, is_storable_bucket_name
 LOCK_STRIPES = 64
 """Locks that order the writes of keys (a key's lock is chosen by hash)."""
 
+_STATE_DIRS: dict[str, StateDir] = {}
+"""Account id -> the state directory its S3 backend (partition ``aws``) writes through to."""
+
 
 class DurableS3Backend(S3Backend):
-    """An S3Backend whose buckets and objects are written through to ``state``."""
+    """moto's S3Backend, written through to its account's state directory if it has one.
 
-    def __init__(self, region_name: str, account_id: str, state: StateDir | None = None):
+    Once ``attach`` ran, moto builds every S3 backend from this class, also the new ones
+    after ``/moto-api/reset`` (which drops every backend).
+    """
+
+    def __init__(self, region_name: str, account_id: str):
         super().__init__(region_name, account_id)
-        self.state = state
+        self.state = _STATE_DIRS.get(account_id) if region_name == "aws" else None
         self._key_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def reset(self) -> None:
-        """moto's ``/moto-api/reset`` empties the memory; keep writing through afterwards."""
-        state = self.state
-        super().reset()
-        self.state = state
+        """moto's ``/moto-api/reset``: forget every bucket, in memory and on disk."""
+        with self._all_keys_locked():
+            for name in list(self.buckets) if self.state is not None else []:
+                self.state.delete_bucket(name)
+            super().reset()
 
     def load(self) -> None:
         """Recreate the buckets and objects kept in the state directory (not written back)."""
@@ -57,17 +66,18 @@ class DurableS3Backend(S3Backend):
                 super().put_object(stored.name, key, data)
 
     def create_bucket(self, bucket_name: str, region_name: str, *args, **kwargs):
-        if not is_storable_bucket_name(bucket_name):
+        if self.state is not None and not is_storable_bucket_name(bucket_name):
             raise InvalidBucketName()
         with self._all_keys_locked():
             bucket = super().create_bucket(bucket_name, region_name, *args, **kwargs)
-            self.state.save_bucket(bucket_name, region_name)
+            if self.state is not None:
+                self.state.save_bucket(bucket_name, region_name)
         return bucket
 
     def delete_bucket(self, bucket_name: str):
         with self._all_keys_locked():
             deleted = super().delete_bucket(bucket_name)
-            if deleted is not None:
+            if deleted is not None and self.state is not None:
                 self.state.delete_bucket(bucket_name)
         return deleted
 
@@ -83,6 +93,8 @@ class DurableS3Backend(S3Backend):
 
     def _write_through(self, bucket_name: str, key_name: str) -> None:
         """Put the key's current state on disk: its latest version's bytes, or no file."""
+        if self.state is None:
+            return
         with self._key_locks[hash((bucket_name, key_name)) % LOCK_STRIPES]:
             bucket = self.buckets.get(bucket_name)
             if bucket is None:  # deleted meanwhile: its folder went with it
@@ -102,11 +114,12 @@ class DurableS3Backend(S3Backend):
 
 
 def attach(state: StateDir, account_id: str) -> DurableS3Backend:
-    """Make moto's S3 backend of ``account_id`` a DurableS3Backend on ``state``, loaded from it.
+    """Write the S3 backend of ``account_id`` through to ``state``, and load it from there.
 
-    Call it before anything uses that backend (moto creates a plain one on first use).
+    Call it before anything uses moto's S3 (moto keeps the backends it already built).
     """
-    backend = DurableS3Backend("aws", account_id, state)
-    s3_backends[account_id]["aws"] = backend
+    _STATE_DIRS[account_id] = state
+    s3_backends.backend = DurableS3Backend
+    backend = s3_backends[account_id]["aws"]
     backend.load()
     return backend

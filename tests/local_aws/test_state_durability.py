@@ -11,6 +11,7 @@ import os
 import random
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -107,7 +108,7 @@ def test_damaged_entries_are_reported_and_skipped_and_nothing_else_is_deleted(tm
     assert set(files_before) <= set(state.rglob("*")), "a file of the state dir was deleted"
 
 
-def test_a_second_server_on_the_same_state_dir_is_refused(tmp_path):
+def test_a_second_server_is_refused_and_a_kill_9_frees_the_state_dir(tmp_path):
     state = tmp_path / "state"
     first = local_aws.start(state_dir=state)
     try:
@@ -128,9 +129,17 @@ def test_a_second_server_on_the_same_state_dir_is_refused(tmp_path):
         )
         with pytest.raises(StateDirInUse, match=f"pid {first.pid}"):
             local_aws.start(state_dir=state)
+        s3 = flow.clients_for(first).s3
+        s3.create_bucket(Bucket="before-reset")
+        urllib.request.urlopen(urllib.request.Request(f"{first.url}/moto-api/reset", b""))
+        s3.create_bucket(Bucket="after-reset")
+        s3.put_object(Bucket="after-reset", Key="k", Body=b"kept")
     finally:
         first.process.kill()  # kill -9: the kernel releases the lock with the process
         first.stop()
     with local_aws.start(state_dir=state) as again:
         s3 = flow.clients_for(again).s3
-        assert s3.get_object(Bucket=again.bucket, Key="k")["Body"].read() == b"kept"
+        assert s3.get_object(Bucket="after-reset", Key="k")["Body"].read() == b"kept"
+        names = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+        assert names == {"after-reset", again.bucket}  # the reset forgot the others on disk too
+        assert s3.list_objects_v2(Bucket=again.bucket)["KeyCount"] == 0
