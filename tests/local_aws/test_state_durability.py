@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 
 import local_aws
 from local_aws.environment import PROJECT_ROOT, python_environment
-from local_aws.persistence import StateDirInUse
 
 from . import flow
 from .conftest import stop_and_check_no_leftovers
@@ -122,12 +121,12 @@ def test_a_second_server_is_refused_and_a_kill_9_frees_the_state_dir(tmp_path):
             env=python_environment(),
             cwd=PROJECT_ROOT,
         )
-        assert refused.returncode == StateDirInUse.EXIT_CODE
+        assert refused.returncode == local_aws.StateDirInUse.EXIT_CODE
         assert (
             f"the state directory {state} is in use by another local_aws server "
             f"(pid {first.pid})" in refused.stderr
         )
-        with pytest.raises(StateDirInUse, match=f"pid {first.pid}"):
+        with pytest.raises(local_aws.StateDirInUse, match=f"pid {first.pid}"):
             local_aws.start(state_dir=state)
         s3 = flow.clients_for(first).s3
         s3.create_bucket(Bucket="before-reset")
