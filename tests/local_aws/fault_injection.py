@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 import local_aws
 from local_aws.persistence import TEMPORARY_PREFIX
@@ -173,22 +173,19 @@ class Campaign:
         time.sleep(self.rng.uniform(*self.kill_after))
         if self._round % 2:
             self._wait_for_a_write(MID_SAVE_WAIT_S)
-        self._kill(handle)
-        stop.set()
+        self._kill(handle, stop)
         for thread in threads:
             thread.join(timeout=30)
 
     def _guarded(self, work, stop: threading.Event) -> None:
-        """Run ``work`` (a generator, one step per operation) until the server is killed;
-        any other failure goes to ``tally.errors``."""
+        """Run ``work`` (a generator, one step per operation) until ``stop`` (the kill); a
+        failure before it goes to ``tally.errors``."""
         try:
             for _ in work:
                 if stop.is_set():
                     return
-        except BotoCoreError:  # the connection to the killed server broke
-            return
         except Exception as error:  # noqa: BLE001 - reported, the test fails on it
-            if not stop.is_set():
+            if not stop.is_set():  # else: a connection to the killed server broke
                 self.tally.errors.append(f"{type(error).__name__}: {error}")
 
     def _wait_for_a_write(self, timeout: float) -> None:
@@ -200,12 +197,14 @@ class Campaign:
                 if any(entry.name.startswith(TEMPORARY_PREFIX) for entry in entries):
                     return
 
-    def _kill(self, handle) -> None:
-        """SIGKILL the server; wait until it and every process it started are gone."""
+    def _kill(self, handle, stop: threading.Event) -> None:
+        """Set ``stop`` and SIGKILL the server (failures from then on are the kill's); wait
+        until it and every process it started are gone."""
         server = psutil.Process(handle.pid)
         children = server.children(recursive=True)
         with self.ledger.lock:
             self.tally.operations_in_flight_at_kill += len(self.ledger.pending)
+            stop.set()
             handle.process.send_signal(signal.SIGKILL)
         handle.process.wait()
         _, alive = psutil.wait_procs(children, timeout=10)
