@@ -161,7 +161,7 @@ class Campaign:
         threads = [
             threading.Thread(target=self._guarded, args=(work, stop), daemon=True)
             for work in [
-                *(self._writer(clients, number) for number in range(WRITERS)),
+                *(self._writer(clients, number, self.rng.random()) for number in range(WRITERS)),
                 self._trainer(handle, clients),
                 self._endpoint_churn(handle, clients),
             ]
@@ -215,9 +215,9 @@ class Campaign:
 
     # ----------------------------------------------------------------- the workload
 
-    def _writer(self, clients, number: int):
+    def _writer(self, clients, number: int, seed: float):
         """Puts (small, large, multipart), copies, overwrites and deletes of its own keys."""
-        rng = random.Random(self.rng.random())
+        rng = random.Random(seed)
         prefix = f"round{self._round}/writer{number}"
         mine: list[str] = []
         for serial in range(10_000):
