@@ -23,7 +23,8 @@ from . import flow
 from .conftest import stop_and_check_no_leftovers
 from .fault_injection import Campaign
 
-ROUNDS = 3
+ROUNDS = 2
+"""Rounds of the kill -9 campaign: one killed at a random moment, one mid-save."""
 KILL_AFTER_S = (0.3, 3.0)
 
 
