@@ -5,5 +5,6 @@
 """
 
 from .launcher import LocalAWS, start
+from .persistence import StateDirInUse
 
-__all__ = ["LocalAWS", "start"]
+__all__ = ["LocalAWS", "StateDirInUse", "start"]

@@ -45,18 +45,24 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds a silent connection is kept while a request is read (default: 30)",
     )
     args = parser.parse_args(argv)
+    from .persistence import StateDirInUse
     from .server import READ_TIMEOUT, serve
 
-    serve(
-        args.port,
-        args.state_dir,
-        args.region,
-        args.watch_stdin,
-        args.work_dir,
-        args.read_timeout or READ_TIMEOUT,
-    )
-    # serve() has stopped every job and endpoint and saved the state; skip the interpreter's
-    # slow teardown of moto's backends (about a second) so the port and process go at once.
+    try:
+        serve(
+            args.port,
+            args.state_dir,
+            args.region,
+            args.watch_stdin,
+            args.work_dir,
+            args.read_timeout or READ_TIMEOUT,
+        )
+    except StateDirInUse as error:
+        print(f"local_aws: {error}", file=sys.stderr, flush=True)
+        os._exit(StateDirInUse.EXIT_CODE)
+    # serve() has stopped every job and endpoint (the state is saved as it changes); skip the
+    # interpreter's slow teardown of moto's backends (about a second) so the port and process
+    # go at once.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

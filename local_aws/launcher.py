@@ -10,6 +10,7 @@ working folders of jobs and endpoints) lives in one temporary folder that ``stop
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import select
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from .constants import DEFAULT_REGION, ROLE_ARN, bucket_name
 from .environment import PROJECT_ROOT, client_environment, python_environment
+from .persistence import StateDirInUse
 
 READY_PREFIX = "Local AWS listening on "
 
@@ -100,8 +102,8 @@ def start(
 
     With ``state_dir``, S3 objects and finished training jobs are kept there across
     restarts. ``read_timeout`` (seconds, default the server's 30) is how long a connection may
-    stay silent while a request is read. Raises RuntimeError (with the server's output) if it
-    does not come up.
+    stay silent while a request is read. Raises StateDirInUse if another server uses
+    ``state_dir``, RuntimeError (with the server's output) if it does not come up.
     """
     folder = Path(tempfile.mkdtemp(prefix="local-aws-"))
     command = [sys.executable, "-m", "local_aws", "serve", "--port", str(port)]
@@ -152,7 +154,12 @@ def _wait_for_url(process: subprocess.Popen, timeout: float, log_path: Path) -> 
                 break
         elif process.poll() is not None:
             break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(1)  # it closed its stdout: let it finish exiting
     output = log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+    if process.returncode == StateDirInUse.EXIT_CODE:
+        last_line = (output.strip().splitlines() or [f"state directory in use ({log_path})"])[-1]
+        raise StateDirInUse(last_line.removeprefix("local_aws: "))
     raise RuntimeError(
         f"the local AWS server did not start within {timeout:.0f} s "
         f"(exit code {process.poll()}); its output:\n{output}"

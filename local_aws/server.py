@@ -32,7 +32,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wrappers import Request
 
-from . import http_guard
+from . import durable_s3, http_guard
 from .constants import (
     ACCOUNT_ID,
     DEFAULT_REGION,
@@ -95,7 +95,7 @@ class LocalAWSApp:
     def provision(self, region: str) -> None:
         """Create what the lab's account starts with: the SageMaker bucket, role and log group."""
         if self.state is not None:
-            self.state.load_s3(self.store)
+            durable_s3.attach(self.state, ACCOUNT_ID)
         if bucket_name(region) not in self.store.s3.buckets:
             self.store.s3.create_bucket(bucket_name(region), region)
         iam = self.store.iam()
@@ -170,14 +170,12 @@ class LocalAWSApp:
             backend.cloudwatch.flush()
 
     def shutdown(self) -> None:
-        """Stop every job and endpoint, then save the persisted state."""
+        """Stop every job and endpoint (the persisted state is written as it changes)."""
         with self._lock:
             backends = list(self._backends.values())
         for backend in backends:
             backend.shutdown()
         kill_all()
-        if self.state is not None:
-            self.state.save_s3(self.store)
 
 
 S3_BODY_LIMIT = http_guard.Limit(
@@ -345,9 +343,10 @@ def serve(
     A connection silent for ``read_timeout`` seconds while a request is read is dropped.
     """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    state = StateDir(state_dir) if state_dir else None  # StateDirInUse if another server has it
     server = BoundedWSGIServer(port, read_timeout)
     work_root = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="local-aws-"))
-    app = LocalAWSApp(region, work_root, StateDir(state_dir) if state_dir else None)
+    app = LocalAWSApp(region, work_root, state)
     try:
         app.provision(region)
         server.app = app

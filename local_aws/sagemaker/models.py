@@ -53,7 +53,8 @@ class SageMakerBackend:
     """SageMaker resources of one account in one region.
 
     ``work_root`` holds the working folders of jobs and endpoints; ``on_job_finished`` is
-    called with each training job that reaches a final status (used to persist it).
+    called with each training job that reaches a final status, holding ``job.lock`` (used
+    to persist it before DescribeTrainingJob can answer the final status).
     """
 
     def __init__(
@@ -256,8 +257,8 @@ class SageMakerBackend:
             if reason is not None:
                 job.failure_reason = reason[:1024]
             job.advance(status)
-        if self.on_job_finished is not None:
-            self.on_job_finished(job)
+            if self.on_job_finished is not None:  # recorded before a Describe can see it
+                self.on_job_finished(job)
 
     def _stop_on_max_runtime(self, job: TrainingJob) -> None:
         with job.lock:
