@@ -8,8 +8,10 @@ same server.
 from __future__ import annotations
 
 import io
+import shutil
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from moto.backends import get_backend
@@ -64,14 +66,17 @@ class MotoStore:
         cut = prefix.rfind("/") + 1
         return [(key.name[cut:], _opener(key)) for key in keys if not key.name.endswith("/")]
 
-    def get_bytes(self, uri: str) -> bytes:
-        """The bytes of the object at ``uri``; S3LocationError if it does not exist."""
+    def download(self, uri: str, path: Path) -> Path:
+        """Copy the object at ``uri`` to the file ``path``, ``READ_CHUNK`` bytes at a time, and
+        return ``path``; S3LocationError if it does not exist."""
         bucket_name, key_name = split_s3_uri(uri)
         self._bucket(bucket_name)
         key = self.s3.get_object(bucket_name, key_name)
         if key is None:
             raise S3LocationError(f'No object at "{uri}"')
-        return key.value
+        with ObjectReader(key) as source, open(path, "wb") as sink:
+            shutil.copyfileobj(source, sink, READ_CHUNK)
+        return path
 
     def exists(self, uri: str) -> bool:
         """True if an object exists at ``uri``."""
@@ -110,5 +115,38 @@ class MotoStore:
             logs.create_log_stream(group, stream)
 
 
+READ_CHUNK = 1024 * 1024
+"""Bytes an ``ObjectReader`` copies out of moto's buffer at a time (the most it holds)."""
+
+
+class ObjectReader(io.RawIOBase):
+    """A stream of one moto S3 object's bytes that never copies the whole object.
+
+    moto's ``FakeKey`` keeps its bytes in a ``SpooledTemporaryFile`` (``_value_buffer``; on
+    disk above ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``, about 5 MiB) and its ``value`` property
+    returns all of them at once. This reader seeks to its own offset and reads at most what
+    the caller asks for under the key's ``lock`` (the one ``FakeKey.value`` takes), so
+    several readers of one object (Pipe passes, File downloads) do not disturb each other.
+    The reader keeps the key it was opened on: an object overwritten meanwhile is read whole
+    in its old version.
+    """
+
+    def __init__(self, key):
+        super().__init__()
+        self._key = key
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Fill ``buffer`` from the current offset; 0 at the end of the object."""
+        with self._key.lock:
+            self._key._value_buffer.seek(self._offset)
+            count = self._key._value_buffer.readinto(buffer)
+        self._offset += count
+        return count
+
+
 def _opener(key) -> Callable[[], BinaryIO]:
-    return lambda: io.BytesIO(key.value)
+    return lambda: ObjectReader(key)

@@ -387,8 +387,7 @@ class SageMakerBackend:
         deployment = next(self._serial)
         work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{deployment}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        model_tar = work_dir / "model.tar.gz"
-        model_tar.write_bytes(self.store.get_bytes(model.container["ModelDataUrl"]))
+        model_tar = self.store.download(model.container["ModelDataUrl"], work_dir / "model.tar.gz")
         group = endpoint_log_group(endpoint.name)
         stream = f"{config.variant['VariantName']}/{instance_id(endpoint.name, deployment)}"
         self.store.create_log_stream(self.region, group, stream)
