@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from moto.backends import get_backend
 
+from . import log_events
 from .constants import ACCOUNT_ID
 
 
@@ -34,9 +35,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class MotoStore:
     """Reads and writes S3 objects and log events in moto's backends for one account."""
 
-    def __init__(self, account_id: str = ACCOUNT_ID):
+    def __init__(self, account_id: str = ACCOUNT_ID, stream_bound: log_events.StreamBound | None = None):
         self.account_id = account_id
         self._logs_lock = threading.Lock()
+        self._stream_bound = stream_bound or log_events.StreamBound()
 
     @property
     def s3(self):
@@ -101,11 +103,18 @@ class MotoStore:
     def append_log_events(
         self, region: str, group: str, stream: str, events: list[tuple[int, str]]
     ) -> None:
-        """Append ``(timestamp ms, message)`` events to a stream, creating group and stream."""
+        """Append ``(timestamp ms, message)`` events to a stream, creating group and stream.
+
+        Events go in PutLogEvents-sized batches; the stream keeps only its newest events
+        (``log_events`` says which limits apply and why).
+        """
         logs = self.logs(region)
         with self._logs_lock:
             self._ensure_log_stream(logs, group, stream)
-            logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+            for batch, size in log_events.batches(events):
+                logs.put_log_events(group, stream, batch)
+                moto_stream = logs.groups[group].streams[stream]
+                self._stream_bound.added((region, group, stream), moto_stream, size)
 
     @staticmethod
     def _ensure_log_stream(logs, group: str, stream: str) -> None:
