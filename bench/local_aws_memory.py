@@ -26,6 +26,7 @@ from pathlib import Path
 
 import boto3
 import psutil
+from botocore.config import Config
 
 from local_aws.constants import ROLE_ARN, bucket_name
 from tests.local_aws import flow
@@ -67,6 +68,7 @@ class Server:
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            config=Config(read_timeout=900, retries={"max_attempts": 1}),
         )
 
     def rss(self) -> int:

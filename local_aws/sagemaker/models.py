@@ -387,7 +387,13 @@ class SageMakerBackend:
         deployment = next(self._serial)
         work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{deployment}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        model_tar = self.store.download(model.container["ModelDataUrl"], work_dir / "model.tar.gz")
+        try:
+            model_tar = self.store.download(
+                model.container["ModelDataUrl"], work_dir / "model.tar.gz"
+            )
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
         group = endpoint_log_group(endpoint.name)
         stream = f"{config.variant['VariantName']}/{instance_id(endpoint.name, deployment)}"
         self.store.create_log_stream(self.region, group, stream)
