@@ -128,8 +128,11 @@ def measure(root: Path, data: Path, size: int) -> dict[str, tuple[int, int]]:
         for mode in ("File", "Pipe"):
             name = f"memory-{mode.lower()}"
             request = flow.training_job_request(
-                name, ROLE_ARN, {"train": f"s3://{bucket}/bench/train/"},
-                f"s3://{bucket}/out", mode,
+                name,
+                ROLE_ARN,
+                {"train": f"s3://{bucket}/bench/train/"},
+                f"s3://{bucket}/out",
+                mode,
             )
             request["HyperParameters"].update({"epochs": "1", "num_models": "1"})
             time.sleep(1.0)  # let the upload's buffers go back to the system

@@ -35,7 +35,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class MotoStore:
     """Reads and writes S3 objects and log events in moto's backends for one account."""
 
-    def __init__(self, account_id: str = ACCOUNT_ID, stream_bound: log_events.StreamBound | None = None):
+    def __init__(
+        self, account_id: str = ACCOUNT_ID, stream_bound: log_events.StreamBound | None = None
+    ):
         self.account_id = account_id
         self._logs_lock = threading.Lock()
         self._stream_bound = stream_bound or log_events.StreamBound()

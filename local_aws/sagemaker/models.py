@@ -19,6 +19,7 @@ from pathlib import Path
 from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
 from ..workers.hosting import EndpointWorker, WorkerError, WorkerUnavailable
+from ..workers.processes import error_text
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
 from .exceptions import ModelError, ResourceInUse, RuntimeValidationError, ValidationException
 from .hosting import (
@@ -215,7 +216,7 @@ class SageMakerBackend:
             self.store.put_bytes(artifact, Path(model_path).read_bytes())
         except (S3LocationError, OSError) as error:
             self._finish_training(
-                job, "Failed", f"ClientError: could not upload {artifact}: {error}"
+                job, "Failed", f"ClientError: could not upload {artifact}: {error_text(error)}"
             )
             return
         self._finish_training(job, "Completed")
@@ -363,7 +364,7 @@ class SageMakerBackend:
         try:
             worker = self._start_endpoint_worker(endpoint, config)
         except (WorkerError, S3LocationError, ValidationException, OSError) as error:
-            reason = getattr(error, "message", None) or str(error)
+            reason = getattr(error, "message", None) or error_text(error)
             with endpoint.lock:
                 if endpoint.status == "Updating":
                     endpoint.set_status("InService", f"Update failed: {reason}")

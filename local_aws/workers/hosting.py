@@ -3,7 +3,8 @@
 ``EndpointWorker.start`` extracts ``model.tar.gz`` into ``work_dir/model``, starts
 ``<command> --model-dir work_dir/model --port 0``, reads ``Serving on http://HOST:PORT``
 from its output and polls ``GET /ping`` until it answers 200. ``invoke`` forwards one
-``POST /invocations`` over a pool of persistent connections.
+``POST /invocations`` over a pool of persistent connections. ``work_dir`` is removed once the
+server is gone: stopped, killed, failed to start, or ended by itself.
 """
 
 from __future__ import annotations
@@ -293,7 +294,9 @@ class EndpointWorker:
         try:
             extract(self.model_tar, model_dir)
         except ArtifactError as error:
-            raise WorkerError(f"endpoint {self.name!r}: cannot extract the model: {error}") from None
+            raise WorkerError(
+                f"endpoint {self.name!r}: cannot extract the model: {error}"
+            ) from None
         return model_dir
 
     def _wait_until_healthy(self, deadline: float) -> None:

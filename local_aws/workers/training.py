@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from local_aws.algorithms.linear_learner.artifact import pack
-from local_aws.workers.processes import ChildProcess, describe_exit, register, unregister
+from local_aws.workers.processes import (
+    ChildProcess,
+    describe_exit,
+    error_text,
+    register,
+    unregister,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -389,13 +395,6 @@ def _check_file_layout(channel: ChannelData) -> None:
                     f"channel {channel.name!r}: S3 keys {folder!r} and {key!r} cannot both be "
                     f"downloaded in File mode: {folder!r} would have to be a file and a folder"
                 )
-
-
-def error_text(error: BaseException) -> str:
-    """What went wrong, without the file names an OSError carries (host paths)."""
-    if isinstance(error, OSError) and (error.filename or error.filename2):
-        return error.strerror or type(error).__name__
-    return str(error) or type(error).__name__
 
 
 def _read_object(channel: str, key: str, opener: Callable[[], BinaryIO]):
