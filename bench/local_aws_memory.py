@@ -1,12 +1,16 @@
-"""Benchmark: the emulator server's memory while a training job reads a large S3 object.
+"""Benchmark: the emulator server's memory under a large S3 object and an endless chatty job.
 
-Uploads one CSV object of ``--size-mb`` MB (multipart, as boto3's ``upload_file`` does), then
-runs a linear-learner job on it in File mode and one in Pipe mode (1 epoch, so 2 Pipe passes:
-the scaler's and the epoch's) and samples the server process's RSS every 10 ms. It prints
-the RSS before the job, the peak during it, and the growth, for our server and, with
-``--baseline-rev REV``, for the server of that git revision (``git archive``), side by side.
+1. Uploads one CSV object of ``--size-mb`` MB (multipart, as boto3's ``upload_file`` does),
+   runs a linear-learner job on it in File mode and one in Pipe mode (1 epoch, so 2 Pipe
+   passes: the scaler's and the epoch's) and samples the server process's RSS every 10 ms:
+   the RSS before the job, the peak during it, and the growth.
+2. Runs a job that never ends on 20 rows (2 mini-batches an epoch, about 40 log lines an
+   epoch) for ``--chatty-s`` seconds: the bytes it has logged and the server's RSS over time.
 
-Usage: ``python -m bench.local_aws_memory [--size-mb 64] [--baseline-rev 0c7dd51]``
+Both for our server and, with ``--baseline-rev REV``, for the server of that git revision
+(``git archive``), side by side.
+
+Usage: ``python -m bench.local_aws_memory [--size-mb 64] [--chatty-s 30] [--baseline-rev REV]``
 (``--size-mb 1024`` for a 1 GB object).
 """
 
@@ -147,6 +151,35 @@ def measure(root: Path, data: Path, size: int) -> dict[str, tuple[int, int]]:
         server.stop()
 
 
+def chatty(root: Path, seconds: float, points: int = 6) -> list[tuple[float, int, int]]:
+    """An endless job on tiny data: ``(seconds, bytes logged, server RSS)`` at ``points + 1``
+    moments, evenly spread over ``seconds``."""
+    server = Server(root)
+    try:
+        s3, sagemaker, logs = (server.client(name) for name in ("s3", "sagemaker", "logs"))
+        bucket = bucket_name(REGION)
+        s3.put_object(Bucket=bucket, Key="chatty/train.csv", Body=flow.regression_csv(20))
+        request = flow.training_job_request(
+            "chatty", ROLE_ARN, {"train": f"s3://{bucket}/chatty/"}, f"s3://{bucket}/out", "File"
+        )
+        endless = {"mini_batch_size": "10", "epochs": "2000000000"}
+        request["HyperParameters"].update({**endless, "early_stopping_patience": "2000000000"})
+        sagemaker.create_training_job(**request)
+        flow.wait_for_status(sagemaker, "chatty", "Training")
+        started, samples = time.monotonic(), []
+        for point in range(points + 1):
+            time.sleep(max(0.0, started + seconds * point / points - time.monotonic()))
+            streams = logs.describe_log_streams(
+                logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="chatty/"
+            )["logStreams"]
+            logged = sum(stream.get("storedBytes", 0) for stream in streams)
+            samples.append((time.monotonic() - started, logged, server.rss()))
+        sagemaker.stop_training_job(TrainingJobName="chatty")
+        return samples
+    finally:
+        server.stop()
+
+
 @contextlib.contextmanager
 def revision_tree(revision: str):
     """The project's ``local_aws`` at ``revision``, in a temporary folder."""
@@ -179,20 +212,36 @@ def report(size: int, ours: dict, baseline: dict | None, revision: str | None) -
         print(line)
 
 
+def report_chatty(ours: list, baseline: list | None, revision: str | None) -> None:
+    print("An endless chatty job (MB logged so far, server RSS in MB):")
+    header = f"  {'s':>5} {'ours: logged':>13} {'RSS':>6}"
+    if baseline:
+        header += f" | {revision + ': logged':>16} {'RSS':>6}"
+    print(header)
+    for index, (elapsed, logged, rss) in enumerate(ours):
+        line = f"  {elapsed:5.0f} {logged / MB:13.1f} {rss / MB:6.0f}"
+        if baseline:
+            _, base_logged, base_rss = baseline[index]
+            line += f" | {base_logged / MB:16.1f} {base_rss / MB:6.0f}"
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=int, default=64, help="object size (1024 for 1 GB)")
+    parser.add_argument("--chatty-s", type=float, default=30, help="chatty job duration (s)")
     parser.add_argument("--baseline-rev", help="also measure this git revision's server")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as folder:
         data = Path(folder) / "train.csv"
         size = write_csv(data, args.size_mb * MB)
-        ours = measure(PROJECT_ROOT, data, size)
-        baseline = None
+        ours = measure(PROJECT_ROOT, data, size), chatty(PROJECT_ROOT, args.chatty_s)
+        baseline = None, None
         if args.baseline_rev:
             with revision_tree(args.baseline_rev) as tree:
-                baseline = measure(tree, data, size)
-    report(size, ours, baseline, args.baseline_rev)
+                baseline = measure(tree, data, size), chatty(tree, args.chatty_s)
+    report(size, ours[0], baseline[0], args.baseline_rev)
+    report_chatty(ours[1], baseline[1], args.baseline_rev)
     print(f"  (RSS sampled every {SAMPLE_S * 1000:.0f} ms)")
 
 

@@ -12,11 +12,19 @@ to at most ``STREAM_EVENT_LIMIT`` events and ``STREAM_BYTE_LIMIT`` message bytes
 either, the oldest events are dropped until 90 % of both remain. This bound is our choice
 (AWS drops nothing); the job's metrics and FailureReason are taken from every line before
 it is stored, so they never depend on it.
+
+moto's ``BaseModel`` also appends every instance it creates to its class's
+``instances_tracked`` list, for moto's dashboard (``/moto-api/data.json``), and never drops
+them: no log event could ever be freed. ``StreamBound`` therefore stops that record for
+``LogEvent`` (the dashboard then lists no log events; the Logs API is unaffected).
 """
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterator
+
+from moto.logs.models import LogEvent
 
 EVENT_OVERHEAD = 26
 """Bytes CloudWatch Logs counts for each event on top of its UTF-8 message."""
@@ -76,6 +84,7 @@ class StreamBound:
         self.event_limit = event_limit
         self.byte_limit = byte_limit
         self._bytes: dict[tuple, int] = {}
+        LogEvent.instances_tracked = collections.deque(maxlen=0)  # appending keeps nothing
 
     def added(self, key: tuple, stream, size: int) -> None:
         total = self._bytes.get(key, 0) + size

@@ -3,8 +3,10 @@ per-stream bound (the newest events are kept)."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
+import weakref
 
 from local_aws import log_events
 from local_aws.log_events import EVENT_OVERHEAD, MAX_BATCH_BYTES, MAX_EVENT_BYTES, StreamBound
@@ -72,3 +74,15 @@ def test_batches_respect_the_put_log_events_size_and_count_limits():
             assert len(batch) <= 10_000
             assert size + EVENT_OVERHEAD * len(batch) <= MAX_BATCH_BYTES
             assert size == sum(len(event["message"]) for event in batch)
+
+
+def test_dropped_events_are_freed():
+    """moto records every model instance for its dashboard; dropped log events must not stay
+    alive there, or the bound would bound nothing."""
+    store, stream = MotoStore(stream_bound=StreamBound(event_limit=50)), new_stream()
+    store.append_log_events(REGION, GROUP, stream, [(NOW_MS, "first")])
+    first = weakref.ref(store.logs(REGION).groups[GROUP].streams[stream].events[0])
+    for i in range(200):
+        store.append_log_events(REGION, GROUP, stream, [(NOW_MS + i, f"line {i}")])
+    gc.collect()
+    assert first() is None
