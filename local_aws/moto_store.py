@@ -8,12 +8,15 @@ through moto's S3, Logs and CloudWatch APIs on the same server.
 from __future__ import annotations
 
 import io
+import shutil
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 from moto.backends import get_backend
 
+from . import log_events
 from .constants import ACCOUNT_ID
 
 
@@ -32,10 +35,13 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class MotoStore:
     """Reads and writes S3 objects and log events in moto's backends for one account."""
 
-    def __init__(self, account_id: str = ACCOUNT_ID):
+    def __init__(
+        self, account_id: str = ACCOUNT_ID, stream_bound: log_events.StreamBound | None = None
+    ):
         self.account_id = account_id
         self._logs_lock = threading.Lock()
         self._metrics_lock = threading.Lock()
+        self._stream_bound = stream_bound or log_events.StreamBound()
 
     @property
     def s3(self):
@@ -68,14 +74,17 @@ class MotoStore:
         cut = prefix.rfind("/") + 1
         return [(key.name[cut:], _opener(key)) for key in keys if not key.name.endswith("/")]
 
-    def get_bytes(self, uri: str) -> bytes:
-        """The bytes of the object at ``uri``; S3LocationError if it does not exist."""
+    def download(self, uri: str, path: Path) -> Path:
+        """Copy the object at ``uri`` to the file ``path``, ``READ_CHUNK`` bytes at a time, and
+        return ``path``; S3LocationError if it does not exist."""
         bucket_name, key_name = split_s3_uri(uri)
         self._bucket(bucket_name)
         key = self.s3.get_object(bucket_name, key_name)
         if key is None:
             raise S3LocationError(f'No object at "{uri}"')
-        return key.value
+        with ObjectReader(key) as source, open(path, "wb") as sink:
+            shutil.copyfileobj(source, sink, READ_CHUNK)
+        return path
 
     def exists(self, uri: str) -> bool:
         """True if an object exists at ``uri``."""
@@ -100,11 +109,18 @@ class MotoStore:
     def append_log_events(
         self, region: str, group: str, stream: str, events: list[tuple[int, str]]
     ) -> None:
-        """Append ``(timestamp ms, message)`` events to a stream, creating group and stream."""
+        """Append ``(timestamp ms, message)`` events to a stream, creating group and stream.
+
+        Events go in PutLogEvents-sized batches; the stream keeps only its newest events
+        (``log_events`` says which limits apply and why).
+        """
         logs = self.logs(region)
         with self._logs_lock:
             self._ensure_log_stream(logs, group, stream)
-            logs.put_log_events(group, stream, [{"timestamp": t, "message": m} for t, m in events])
+            for batch, size in log_events.batches(events):
+                logs.put_log_events(group, stream, batch)
+                moto_stream = logs.groups[group].streams[stream]
+                self._stream_bound.added((region, group, stream), moto_stream, size)
 
     def put_metric_data(self, region: str, namespace: str, data: list[dict]) -> None:
         """PutMetricData in-process: ``data`` as the API's MetricData members, timestamps
@@ -120,5 +136,38 @@ class MotoStore:
             logs.create_log_stream(group, stream)
 
 
+READ_CHUNK = 1024 * 1024
+"""Bytes an ``ObjectReader`` copies out of moto's buffer at a time (the most it holds)."""
+
+
+class ObjectReader(io.RawIOBase):
+    """A stream of one moto S3 object's bytes that never copies the whole object.
+
+    moto's ``FakeKey`` keeps its bytes in a ``SpooledTemporaryFile`` (``_value_buffer``; on
+    disk above ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``, about 5 MiB) and its ``value`` property
+    returns all of them at once. This reader seeks to its own offset and reads at most what
+    the caller asks for under the key's ``lock`` (the one ``FakeKey.value`` takes), so
+    several readers of one object (Pipe passes, File downloads) do not disturb each other.
+    The reader keeps the key it was opened on: an object overwritten meanwhile is read whole
+    in its old version.
+    """
+
+    def __init__(self, key):
+        super().__init__()
+        self._key = key
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        """Fill ``buffer`` from the current offset; 0 at the end of the object."""
+        with self._key.lock:
+            self._key._value_buffer.seek(self._offset)
+            count = self._key._value_buffer.readinto(buffer)
+        self._offset += count
+        return count
+
+
 def _opener(key) -> Callable[[], BinaryIO]:
-    return lambda: io.BytesIO(key.value)
+    return lambda: ObjectReader(key)

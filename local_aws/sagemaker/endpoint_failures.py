@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..moto_store import S3LocationError
 from ..workers.hosting import ModelArchiveError, WorkerError
+from ..workers.processes import error_text
 from .exceptions import ValidationException
 
 INTERNAL_FAILURE = (
@@ -41,4 +42,6 @@ def failure_reason(error: Exception, variant: str, model_data_url: str) -> str |
         return error.message
     if isinstance(error, S3LocationError):
         return str(error)
+    if isinstance(error, OSError):  # e.g. the disk is full while the model is copied
+        return error_text(error)
     return None

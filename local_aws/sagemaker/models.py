@@ -20,6 +20,7 @@ from ..constants import TRAINING_LOG_GROUP, endpoint_log_group
 from ..moto_store import MotoStore, S3LocationError
 from ..validation import shorten
 from ..workers.hosting import EndpointWorker, WorkerUnavailable
+from ..workers.processes import error_text
 from ..workers.training import ChannelData, TrainingEvent, TrainingWorker
 from .cloudwatch_metrics import CloudWatchMetrics
 from .endpoint_failures import INTERNAL_FAILURE, failure_reason
@@ -244,7 +245,7 @@ class SageMakerBackend:
             self.store.put_bytes(artifact, Path(model_path).read_bytes())
         except (S3LocationError, OSError) as error:
             self._finish_training(
-                job, "Failed", f"ClientError: could not upload {artifact}: {error}"
+                job, "Failed", f"ClientError: could not upload {artifact}: {error_text(error)}"
             )
             return
         self._finish_training(job, "Completed")
@@ -425,8 +426,13 @@ class SageMakerBackend:
         deployment = next(self._serial)
         work_dir = self.work_root / "endpoints" / f"{endpoint.name}-{deployment}"
         work_dir.mkdir(parents=True, exist_ok=True)
-        model_tar = work_dir / "model.tar.gz"
-        model_tar.write_bytes(self.store.get_bytes(model.container["ModelDataUrl"]))
+        try:
+            model_tar = self.store.download(
+                model.container["ModelDataUrl"], work_dir / "model.tar.gz"
+            )
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
         group = endpoint_log_group(endpoint.name)
         stream = f"{config.variant['VariantName']}/{instance_id(endpoint.name, deployment)}"
         self.store.create_log_stream(self.region, group, stream)

@@ -3,7 +3,8 @@
 ``EndpointWorker.start`` extracts ``model.tar.gz`` into ``work_dir/model``, starts
 ``<command> --model-dir work_dir/model --port 0``, reads ``Serving on http://HOST:PORT``
 from its output and polls ``GET /ping`` until it answers 200. ``invoke`` forwards one
-``POST /invocations`` over a pool of persistent connections.
+``POST /invocations`` over a pool of persistent connections. ``work_dir`` is removed once the
+server is gone: stopped, killed, failed to start, or ended by itself.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 import re
 import shutil
 import sys
-import tarfile
 import threading
 import time
 from collections import deque
@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_aws.algorithms.linear_learner.artifact import ArtifactError, extract
 from local_aws.workers.processes import ChildProcess, describe_exit, register, unregister
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ INVOCATION_TIMEOUT = 60.0
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 OUTPUT_TAIL = 40
 """Lines of the server's output kept to explain a failure."""
+CONTAINER_ROOT = "/opt/ml"
+"""How the server's output names the work folder: as in a SageMaker container, never by its
+path on this machine."""
 
 
 class WorkerError(RuntimeError):
@@ -197,7 +201,17 @@ class EndpointWorker:
         process is gone by then.
         """
         deadline = time.monotonic() + timeout
-        model_dir = self._extract_model()
+        try:
+            self._launch(self._extract_model())
+            self._wait_until_healthy(deadline)
+        except WorkerError:
+            if self._child is None:
+                shutil.rmtree(self.work_dir, ignore_errors=True)
+            else:
+                self._shutdown(self._child.kill)
+            raise
+
+    def _launch(self, model_dir: Path) -> None:
         argv = [*self.command, "--model-dir", str(model_dir), "--port", "0"]
         with self._lock:
             if self._stopping:
@@ -208,11 +222,6 @@ class EndpointWorker:
             target=self._watch, name=f"endpoint-{self.name}", daemon=True
         )
         self._watcher.start()
-        try:
-            self._wait_until_healthy(deadline)
-        except WorkerError:
-            self._shutdown(self._child.kill)
-            raise
 
     def invoke(
         self,
@@ -287,22 +296,17 @@ class EndpointWorker:
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join()
         unregister(self)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def _extract_model(self) -> Path:
         model_dir = self.work_dir / "model"
         shutil.rmtree(model_dir, ignore_errors=True)
         model_dir.mkdir(parents=True)
         try:
-            with tarfile.open(self.model_tar, "r:*") as tar:
-                tar.extractall(model_dir, filter="data")
-        except (OSError, tarfile.TarError) as error:
+            extract(self.model_tar, model_dir)
+        except ArtifactError as error:
             raise ModelArchiveError(
-                f"endpoint {self.name!r}: cannot extract the model {self.model_tar}: {error}",
-                reason=(
-                    f"it cannot be read ({error.strerror or type(error).__name__})"
-                    if isinstance(error, OSError)
-                    else "it is not a readable tar archive"
-                ),
+                f"endpoint {self.name!r}: cannot extract the model: {error}", reason=str(error)
             ) from None
         return model_dir
 
@@ -357,9 +361,13 @@ class EndpointWorker:
         return f"endpoint {self.name!r} is unavailable: its model server is not running"
 
     def _watch(self) -> None:
-        """Read the server's output (kept as a tail) until it ends, then report its exit."""
+        """Read the server's output (kept as a tail) until it ends, then report its exit.
+
+        A server that ended unasked leaves nothing to serve: its work folder goes at once.
+        """
         child = self._child
-        for line in child.output_lines():
+        for raw_line in child.output_lines():
+            line = raw_line.replace(str(self.work_dir), CONTAINER_ROOT)
             self._tail.append(line)
             if self._on_log is not None:
                 self._report(self._on_log, line)
@@ -376,6 +384,7 @@ class EndpointWorker:
         unregister(self)
         if report:
             self._report(self._on_exit, self._exit_reason)
+            shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def _report(self, handler: Callable[[str], None], text: str) -> None:
         try:

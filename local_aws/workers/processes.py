@@ -71,6 +71,13 @@ def describe_exit(returncode: int, what: str) -> str:
     return f"the {what} exited with code {returncode}"
 
 
+def error_text(error: BaseException) -> str:
+    """What went wrong, for a client: without the file names an OSError carries (host paths)."""
+    if isinstance(error, OSError) and (error.filename or error.filename2):
+        return error.strerror or type(error).__name__
+    return str(error) or type(error).__name__
+
+
 def child_environment() -> dict[str, str]:
     """The server's environment, unbuffered output, with the project importable."""
     return {**python_environment(), "PYTHONUNBUFFERED": "1"}

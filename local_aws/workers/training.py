@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from local_aws.algorithms.linear_learner.artifact import pack
-from local_aws.workers.processes import ChildProcess, describe_exit, register, unregister
+from local_aws.workers.processes import (
+    ChildProcess,
+    describe_exit,
+    error_text,
+    register,
+    unregister,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,10 @@ MODES = ("File", "Pipe")
 
 FEEDER_JOIN_TIMEOUT = 10.0
 """Seconds a finished job waits for a Pipe feeder blocked in reading its S3 object."""
+
+CONTAINER_ROOT = "/opt/ml"
+"""How failure reasons name the work folder: as in a SageMaker container, never by its path
+on this machine."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +215,11 @@ class TrainingWorker:
             final = TrainingEvent("failed", message=f"ClientError: {error}")
         except Exception as error:
             logger.exception("training job %s: the worker failed", self.job_name)
-            final = TrainingEvent("failed", message=f"InternalServerError: {error}")
+            final = TrainingEvent(
+                "failed",
+                message="InternalServerError: the training worker failed: "
+                + self._without_host_paths(error_text(error)),
+            )
         finally:
             self._kill_timer.cancel()
             self._abort.set()
@@ -262,7 +276,7 @@ class TrainingWorker:
             return TrainingEvent(
                 "failed",
                 message="AlgorithmError: the training process exited with code 0 "
-                f"but wrote nothing to {self.model_dir}",
+                f"but wrote nothing to {CONTAINER_ROOT}/model",
             )
         self._emit(
             TrainingEvent(
@@ -280,8 +294,14 @@ class TrainingWorker:
                 return reason[:FAILURE_REASON_LIMIT]
         reason = f"AlgorithmError: {describe_exit(returncode, 'training process')}"
         if last_line:
-            reason += f"; last output: {last_line}"
+            reason += f"; last output: {self._without_host_paths(last_line)}"
         return reason[:FAILURE_REASON_LIMIT]
+
+    def _without_host_paths(self, text: str) -> str:
+        """``text`` with the work folder named as the container names it (``/opt/ml``)."""
+        return text.replace(str(self.work_dir.resolve()), CONTAINER_ROOT).replace(
+            str(self.work_dir), CONTAINER_ROOT
+        )
 
     def _fail_input(self, reason: str) -> None:
         """A Pipe feeder could not read an object: fail the job rather than train on less."""
@@ -319,6 +339,7 @@ class TrainingWorker:
 
     def _download(self, channel: ChannelData) -> None:
         """Copy each object of a File-mode channel to ``input/data/<channel>/<key>``."""
+        _check_file_layout(channel)
         channel_dir = (self.data_dir / channel.name).resolve()
         channel_dir.mkdir(parents=True, exist_ok=True)
         for key, opener in channel.objects:
@@ -358,6 +379,24 @@ class LastOutputLine:
             self.line = line.strip()
 
 
+def _check_file_layout(channel: ChannelData) -> None:
+    """InputError if two keys of a File-mode channel need one path as a file and a folder.
+
+    S3 may hold both ``a`` and ``a/b``; a file system cannot. AWS documents no message for
+    this; failing the job with a ClientError naming the two keys is our choice.
+    """
+    files = {key for key, _ in channel.objects if not key.endswith("/")}
+    for key in sorted(files):
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in files:
+                raise InputError(
+                    f"channel {channel.name!r}: S3 keys {folder!r} and {key!r} cannot both be "
+                    f"downloaded in File mode: {folder!r} would have to be a file and a folder"
+                )
+
+
 def _read_object(channel: str, key: str, opener: Callable[[], BinaryIO]):
     """Yield the bytes of one S3 object in chunks of at most ``COPY_CHUNK`` bytes."""
     try:
@@ -366,7 +405,7 @@ def _read_object(channel: str, key: str, opener: Callable[[], BinaryIO]):
                 yield chunk
     except Exception as error:  # whatever the object store raised: the input is unreadable
         raise InputError(
-            f"channel {channel!r}: could not read S3 object {key!r}: {error}"
+            f"channel {channel!r}: could not read S3 object {key!r}: {error_text(error)}"
         ) from None
 
 
@@ -434,7 +473,9 @@ class PipeFeeder:
         except InputError as error:
             self.on_error(str(error))
         except OSError as error:
-            self.on_error(f"channel {self.channel.name!r}: could not feed its FIFO: {error}")
+            self.on_error(
+                f"channel {self.channel.name!r}: could not feed its FIFO: {error_text(error)}"
+            )
 
     def _open_when_read(self, path: Path) -> int | None:
         """Open ``path`` for writing once a reader has opened it; None if aborted first.

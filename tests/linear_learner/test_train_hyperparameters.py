@@ -38,7 +38,7 @@ def test_sdk_booleans_and_numbers_are_accepted():
         ("mini_batch_size", "abc", "mini_batch_size must be an integer >= 1"),
         ("mini_batch_size", "0", "mini_batch_size must be an integer >= 1"),
         ("epochs", "2.5", "epochs must be an integer >= 1"),
-        ("feature_dim", "-3", "feature_dim must be an integer >= 1 or 'auto'"),
+        ("feature_dim", "-3", "feature_dim must be an integer >= 1 and <= 2147483647 or 'auto'"),
         ("learning_rate", "0", "learning_rate must be a number > 0 or 'auto'"),
         ("beta_1", "1", "beta_1 must be a number >= 0 and < 1 or 'auto'"),
         ("quantile", "1.5", "quantile must be a number > 0 and < 1"),

@@ -268,7 +268,8 @@ def test_endpoint_with_a_broken_artifact_fails_with_a_reason(aws, clients):
     assert answer["EndpointStatus"] == "Failed"
     assert answer["FailureReason"] == (
         f'Failed to extract model data archive from URL "s3://{aws.bucket}/broken/model.tar.gz": '
-        "it is not a readable tar archive. Please ensure that the object located at the URL is "
+        "model.tar.gz is not a readable tar archive. Please ensure that the object located at "
+        "the URL is "
         "a valid tar.gz archive."
     )
     code, _, status = error_of(

@@ -19,6 +19,12 @@ FORMAT = "local-linear-learner"
 VERSION = 1
 MODEL_FILE = "model.json"
 
+MAX_EXTRACTED_BYTES = 128 * 1024 * 1024
+"""The most a model.tar.gz may hold, uncompressed (our choice: a model.json of about two
+million features; SageMaker publishes no such limit)."""
+MAX_MEMBERS = 1000
+"""The most entries a model.tar.gz may hold (our choice)."""
+
 
 class ArtifactError(ValueError):
     """The artifact is missing, unreadable, or of a format this release cannot read."""
@@ -72,6 +78,47 @@ def pack(model_dir: str | Path, tar_path: str | Path) -> Path:
     return tar_path
 
 
+def extract(tar_path: str | Path, target_dir: str | Path) -> None:
+    """Unpack a model.tar.gz into ``target_dir``, as hosting does before serving it.
+
+    The tar headers are checked first: at most ``MAX_MEMBERS`` entries declaring at most
+    ``MAX_EXTRACTED_BYTES`` bytes in all, else ArtifactError before anything is written. Only
+    plain files and folders inside ``target_dir`` are written (tarfile's ``data`` filter).
+    Messages name entries of the archive, never a path of this machine.
+    """
+    try:
+        with tarfile.open(tar_path, "r:*") as tar:
+            members = _checked_members(tar)
+            tar.extractall(target_dir, members=members, filter="data")
+    except tarfile.FilterError as error:
+        raise ArtifactError(
+            f"model.tar.gz: entry {error.tarinfo.name!r} is refused ({type(error).__name__}): "
+            "only plain files and folders inside the model directory can be extracted"
+        ) from None
+    except tarfile.TarError:
+        # tarfile's own text can span lines; one line suits a FailureReason
+        raise ArtifactError("model.tar.gz is not a readable tar archive") from None
+    except OSError as error:
+        raise ArtifactError(f"model.tar.gz cannot be extracted: {error.strerror}") from None
+
+
+def _checked_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's entries, read from their headers only; ArtifactError beyond the limits."""
+    members, total = [], 0
+    for member in tar:
+        members.append(member)
+        total += member.size if member.isfile() else 0
+        if len(members) > MAX_MEMBERS:
+            raise ArtifactError(f"model.tar.gz holds more than {MAX_MEMBERS} entries")
+        if total > MAX_EXTRACTED_BYTES:
+            raise ArtifactError(
+                f"model.tar.gz would extract to more than {MAX_EXTRACTED_BYTES:,} bytes "
+                f"(the limit for a model; entry {member.name!r} alone declares "
+                f"{member.size:,} bytes)"
+            )
+    return members
+
+
 def load(path: str | Path) -> LinearModel:
     """Read a model from a model directory, its ``model.json``, or a ``model.tar.gz``."""
     path = Path(path)
@@ -87,11 +134,17 @@ def load(path: str | Path) -> LinearModel:
 def _read_from_tar(tar_path: Path) -> bytes:
     with tarfile.open(tar_path, "r:*") as tar:
         try:
-            member = tar.extractfile(MODEL_FILE)
+            info = tar.getmember(MODEL_FILE)
         except KeyError:
-            member = None
+            raise ArtifactError(f"{tar_path} holds no {MODEL_FILE}") from None
+        if info.size > MAX_EXTRACTED_BYTES:
+            raise ArtifactError(
+                f"{tar_path}: {MODEL_FILE} declares {info.size:,} bytes, more than the "
+                f"{MAX_EXTRACTED_BYTES:,} bytes a model may hold"
+            )
+        member = tar.extractfile(info)
         if member is None:
-            raise ArtifactError(f"{tar_path} holds no {MODEL_FILE}")
+            raise ArtifactError(f"{tar_path}: {MODEL_FILE} is not a file")
         return io.BufferedReader(member).read()
 
 

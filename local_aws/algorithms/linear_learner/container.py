@@ -44,7 +44,10 @@ def run_training(
     except Exception as error:  # our own fault: report it, with the traceback in the log
         for line in traceback.format_exc().splitlines():
             write(line)
-        return _fail(root, log, str(AlgorithmError(f"{type(error).__name__}: {error}")))
+        detail = str(error) or (
+            "the training process ran out of memory" if isinstance(error, MemoryError) else ""
+        )
+        return _fail(root, log, str(AlgorithmError(f"{type(error).__name__}: {detail}")))
     return 0
 
 

@@ -65,7 +65,11 @@ def _parse_pass(channel: ChannelSource, layout: PassLayout) -> Iterator[Block]:
         small_ints: frozenset[int] = frozenset()
         for chunk in _chunks(stream):
             where = _Where(file_name, file_row, pass_row, layout.mini_batch_size)
-            n_columns = n_columns or _first_row_width(chunk)
+            if file_row == 0:  # each file's first row, before n_columns sizes a table
+                width = _first_row_width(chunk)
+                if n_columns and width != n_columns:
+                    raise where.error(0, _problem(RecordError(1, "width", width), n_columns))
+                n_columns = n_columns or width
             values = read_columnar(chunk, n_columns, np.float32, small_ints) if small_ints else None
             if values is None:  # first chunk, or a small-integer column held something else
                 values = _parse_chunk(chunk, n_columns, where)

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import memory_budget
 from .errors import ClientError
 
 DEFAULTS_PATH = Path(__file__).with_name("resources") / "default-input.json"
@@ -29,6 +30,9 @@ REGRESSION_LOSSES = (
 )
 CLASSIFIER_LOSSES = ("logistic", "hinge_loss", "softmax_loss")
 AUTO_LEARNING_RATE = {"adam": 0.1, "rmsprop": 0.01, "sgd": 0.01}
+INT_LIMIT = 2**31 - 1
+"""The largest integer hyperparameter (our choice: a signed 32-bit integer; AWS documents
+no upper bound except num_classes')."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +59,15 @@ class Rule:
             text = "an integer" if self.kind == "int" else "a number"
             bounds = []
             if self.low is not None:
-                bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+                bounds.append(f"{'>' if self.low_open else '>='} {self._shown(self.low)}")
             if self.high is not None:
-                bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+                bounds.append(f"{'<' if self.high_open else '<='} {self._shown(self.high)}")
             if bounds:
                 text += " " + " and ".join(bounds)
         return text + (" or 'auto'" if self.auto else "")
+
+    def _shown(self, bound: float) -> str:
+        return str(int(bound)) if self.kind == "int" else f"{bound:g}"
 
     def parse(self, name: str, text: str):
         """The typed value of ``text`` (None for ``auto``); ClientError naming ``name``."""
@@ -95,8 +102,8 @@ class Rule:
         return self.high is None or (number < self.high if self.high_open else number <= self.high)
 
 
-def _int(low: float = 1, auto: bool = False) -> Rule:
-    return Rule("int", low=low, auto=auto)
+def _int(low: float = 1, auto: bool = False, high: float = INT_LIMIT) -> Rule:
+    return Rule("int", low=low, high=high, auto=auto)
 
 
 def _float(low=None, high=None, low_open=False, high_open=False, auto=False) -> Rule:
@@ -154,7 +161,8 @@ RULES: dict[str, Rule] = {
     "f_beta": _float(0, low_open=True),
     "accuracy_top_k": _int(),
     "balance_multiclass_weights": Rule("bool"),
-    "num_classes": _int(),
+    # Documented "Integers from 3 to 1,000,000"; the container's default is 1.
+    "num_classes": _int(high=1_000_000),
     # Hidden keys of the real default-input.json.
     "_kvstore": Rule("text"),
     "_num_gpus": Rule("text"),
@@ -293,6 +301,12 @@ def resolve(provided: dict[str, str]) -> tuple[Config, dict[str, str]]:
         huber_delta=values["huber_delta"],
         quantile=values["quantile"],
         loss_insensitivity=values["loss_insensitivity"],
+    )
+    memory_budget.check_training(
+        config.feature_dim or 1,
+        num_models,
+        config.mini_batch_size,
+        f"feature_dim={final['feature_dim']!r}",
     )
     return config, final
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .hyperparameters import Config
+from .memory_budget import check_scaler_sample
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,15 @@ class Scaler:
 
 
 def fit_scaler(batches: Iterable[np.ndarray], config: Config) -> tuple[Scaler, int]:
-    """Fit on (1 + d, rows) mini-batches; returns the scaler and the number of rows used."""
+    """Fit on (1 + d, rows) mini-batches; returns the scaler and the number of rows used.
+
+    ClientError (``memory_budget``) before a sample too large for memory is gathered."""
     taken: list[np.ndarray] = []
     rows = 0
     for batch in batches:
         if batch.shape[1] < config.mini_batch_size and taken:
             break  # a trailing partial batch counts only when it is the only one
+        check_scaler_sample(rows + batch.shape[1], batch.shape[0], config.num_point_for_scaler)
         taken.append(np.array(batch, dtype=np.float64))
         rows += batch.shape[1]
         if rows >= config.num_point_for_scaler:

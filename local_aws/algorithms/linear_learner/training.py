@@ -9,6 +9,7 @@ training loss without a ``validation`` channel), scores it on ``test``, and save
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from .csv_blocks import Block, PassLayout, minibatches, read_pass
 from .errors import ClientError
 from .hyperparameters import DEFAULTS_SHOWN, load_defaults, resolve
 from .losses import Loss
+from .memory_budget import check_training
 from .model_grid import ModelSettings, model_grid
 from .parallel_models import ParallelModels
 from .scaler import Scaler, fit_scaler
@@ -184,7 +186,10 @@ class _Training:
         started = time.time()
         blocks = read_pass(self.channels["train"], layout)
         try:  # the scaler needs only the first rows: the pass is closed early
-            scaler, rows = fit_scaler(minibatches(blocks, config.mini_batch_size), config)
+            first = next(blocks)
+            self._check_memory(first.values.shape[0] - 1)
+            batches = minibatches(itertools.chain([first], blocks), config.mini_batch_size)
+            scaler, rows = fit_scaler(batches, config)
         finally:
             blocks.close()
         if rows < config.mini_batch_size:
@@ -198,6 +203,14 @@ class _Training:
         self._count(rows, batches_used)
         self.log.iterator_metrics(self._counters(0, 0, 1), "init_train_data_iter", started)
         return scaler
+
+    def _check_memory(self, data_features: int) -> None:
+        """ClientError before training if the data's width makes the run too large."""
+        config = self.config
+        shown = f"feature_dim='{config.feature_dim}'"
+        if config.feature_dim is None:
+            shown = f"feature_dim='auto' ({data_features} in the data)"
+        check_training(data_features, config.num_models, config.mini_batch_size, shown)
 
     # -- epochs -----------------------------------------------------------------------------
 
