@@ -375,20 +375,25 @@ def test_update_of_a_missing_endpoint(clients):
     assert message.startswith('Could not find endpoint "')
 
 
-def test_invalid_json_body_is_a_client_error(aws):
+def raw_sagemaker_error(aws, operation: str, body: bytes) -> tuple[int, dict]:
+    """POST ``body`` as SageMaker ``operation`` without botocore; the refusal's (status, body)."""
     request = urllib.request.Request(
         aws.url,
-        data=b"{not json",
+        data=body,
         headers={
-            "X-Amz-Target": "SageMaker.ListModels",
+            "X-Amz-Target": f"SageMaker.{operation}",
             "Content-Type": "application/x-amz-json-1.1",
             "Authorization": f"AWS4-HMAC-SHA256 {SCOPE}",
         },
     )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
-    assert caught.value.code == 400
-    assert json.loads(caught.value.read())["__type"] == "ValidationException"
+    return caught.value.code, json.loads(caught.value.read())
+
+
+def test_invalid_json_body_is_a_client_error(aws):
+    status, answer = raw_sagemaker_error(aws, "ListModels", b"{not json")
+    assert (status, answer["__type"]) == (400, "ValidationException")
 
 
 def test_model_error_body_carries_the_members_of_botocores_shape(aws, endpoint):

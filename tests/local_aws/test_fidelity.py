@@ -7,7 +7,6 @@ Every answer here goes through the ``clients`` fixture's shape and strict-JSON c
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from local_aws.sagemaker.responses import dispatch
 from local_aws.sagemaker.training import TrainingJob
 
 from . import flow
-from .test_errors import SCOPE, error_of
+from .test_errors import error_of, raw_sagemaker_error
 
 TAGS = [{"Key": "project", "Value": "flights"}, {"Key": "team", "Value": "ml"}]
 
@@ -240,19 +239,8 @@ def test_a_diverged_job_fails_and_its_answer_stays_strict_json(aws, clients, cha
 def test_a_request_carrying_nan_is_refused(aws):
     body = b'{"EndpointConfigName": "nan", "ProductionVariants": [{"VariantName": "v", '
     body += b'"ModelName": "m", "InitialVariantWeight": NaN}]}'
-    request = urllib.request.Request(
-        aws.url,
-        data=body,
-        headers={
-            "X-Amz-Target": "SageMaker.CreateEndpointConfig",
-            "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": f"AWS4-HMAC-SHA256 {SCOPE}",
-        },
-    )
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request)
-    assert caught.value.code == 400
-    assert json.loads(caught.value.read())["__type"] == "ValidationException"
+    status, answer = raw_sagemaker_error(aws, "CreateEndpointConfig", body)
+    assert (status, answer["__type"]) == (400, "ValidationException")
 
 
 def test_an_answer_holding_nan_is_an_internal_failure_not_bad_json(tmp_path):

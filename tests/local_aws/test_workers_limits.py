@@ -131,10 +131,17 @@ def test_a_model_archive_extracting_beyond_the_limit_fails_the_endpoint_and_leav
 
 
 def test_a_model_the_server_cannot_load_is_reported_under_opt_ml(aws, clients):
+    """The one-line FailureReason has no path; the server's own words, in the endpoint's log
+    stream, name the model folder as a container would see it."""
     endpoint = deploy_archive(aws, clients, "no-model", tar_gz({"notes.txt": b"no model"}))
     assert endpoint["EndpointStatus"] == "Failed"
-    assert "/opt/ml/model" in endpoint["FailureReason"]
     assert_no_host_path(aws, endpoint["FailureReason"])
+    group = "/aws/sagemaker/Endpoints/no-model"
+    (stream,) = clients.logs.describe_log_streams(logGroupName=group)["logStreams"]
+    events = clients.logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
+    logged = "\n".join(event["message"] for event in events["events"])
+    assert "/opt/ml/model" in logged
+    assert_no_host_path(aws, logged)
     assert folders_gone(aws, "endpoints", "no-model-")
     flow.clean_up(clients.sagemaker, "no-model")
 
