@@ -1,9 +1,11 @@
 # Every target sets up its own virtual environment first (.venv), with the exact versions in
-# locks/ installed by uv. `make lock` recompiles the locks from the requirements files.
+# locks/ installed by uv (a pinned uv of its own, in .uv, outside the lab's venv).
+# `make lock` recompiles the locks from the requirements files.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-UV := $(VENV)/bin/uv
+UV_HOME ?= .uv
+UV := $(UV_HOME)/bin/uv
 UV_VERSION := 0.13.9
 BUILD ?= build
 SDK_V2_VENV ?= .venv-sdk-v2
@@ -15,10 +17,13 @@ INSTALL := $(UV) pip install --quiet --require-hashes --no-deps --python $(PY)
 .PHONY: lab test notebook bench setup setup-dev jupyter lock clean
 
 $(UV):
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.lab-installed: locks/lab.txt | $(UV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.lab-installed: locks/lab.txt | $(UV) $(PY)
 	$(INSTALL) -r locks/lab.txt
 	touch $@
 
@@ -30,7 +35,7 @@ $(VENV)/.jupyter-installed: $(VENV)/.lab-installed locks/jupyter.txt
 	$(INSTALL) -r locks/jupyter.txt
 	touch $@
 
-$(SDK_V2_VENV)/.installed: locks/sdk-v2.txt | $(UV)
+$(SDK_V2_VENV)/.installed: locks/sdk-v2.txt | $(UV) $(PY)
 	$(UV) venv --quiet --allow-existing --python $(PY) $(SDK_V2_VENV)
 	$(UV) pip install --quiet --require-hashes --no-deps --python $(SDK_V2_VENV)/bin/python \
 		-r locks/sdk-v2.txt
