@@ -3,8 +3,9 @@
 Run by ``test_sdk_v2_flow.py`` with the Python of a venv holding SDK v2
 (``requirements-sdk-v2.txt``; v2 cannot share a venv with v3), in the emulator's client
 environment (``local_aws.start().env``, what ``python -m local_aws serve`` prints). It
-imports nothing from this project, prints each step and fails (exit status 1) at the first
-step that does not behave; every host name lookup other than the loopback address fails it.
+imports nothing from this project but ``loopback_lookups`` beside it, prints each step and
+fails (exit status 1) at the first step that does not behave; every host name lookup other
+than the loopback address fails it.
 
 Steps: a plain ``sagemaker.Session()`` (default bucket from the SDK config, no STS),
 ``Session.upload_data``, ``Estimator`` (``image_uris`` linear-learner, role from the SDK
@@ -20,19 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from loopback_lookups import loopback_only  # beside this script
+
 REFUSED: list[str] = []
-_lookup = socket.getaddrinfo
-
-
-def _loopback_only(host, *args, **kwargs):
-    if host not in LOOPBACK:
-        REFUSED.append(host)
-        raise socket.gaierror(f"{host} is not reachable offline")
-    return _lookup(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _loopback_only
+socket.getaddrinfo = loopback_only(REFUSED)
 
 import numpy as np  # noqa: E402
 import sagemaker  # noqa: E402

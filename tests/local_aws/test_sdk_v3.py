@@ -15,8 +15,7 @@ import boto3
 import pytest
 
 from . import flow
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from .loopback_lookups import loopback_only
 
 
 @pytest.fixture
@@ -25,15 +24,7 @@ def offline(aws, monkeypatch):
     for name, value in aws.env.items():
         monkeypatch.setenv(name, value)
     refused: list[str] = []
-    lookup = socket.getaddrinfo
-
-    def loopback_only(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            refused.append(host)
-            raise socket.gaierror(f"{host} is not reachable offline")
-        return lookup(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only(refused))
     return refused
 
 
