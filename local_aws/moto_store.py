@@ -8,6 +8,7 @@ through moto's S3, Logs and CloudWatch APIs on the same server.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import threading
 from collections.abc import Callable
@@ -73,6 +74,55 @@ class MotoStore:
         keys, _, _, _ = self.s3.list_objects(bucket, prefix or None, None, None, None)
         cut = prefix.rfind("/") + 1
         return [(key.name[cut:], _opener(key)) for key in keys if not key.name.endswith("/")]
+
+    def list_data_source(
+        self, data_type: str, uri: str
+    ) -> list[tuple[str, Callable[[], BinaryIO]]]:
+        """The objects an S3DataSource names, as ``(relative name, opener)``.
+
+        ``S3Prefix``: every object under the prefix (``list_prefix``). ``ManifestFile``: the
+        objects a manifest lists (``list_manifest``). S3LocationError for anything else.
+        """
+        if data_type == "S3Prefix":
+            return self.list_prefix(uri)
+        if data_type == "ManifestFile":
+            return self.list_manifest(uri)
+        raise S3LocationError(
+            f"S3DataType {data_type} is not supported; use S3Prefix or ManifestFile"
+        )
+
+    def list_manifest(self, uri: str) -> list[tuple[str, Callable[[], BinaryIO]]]:
+        """The objects a manifest file lists, as ``(relative name, opener)``, in its order.
+
+        A manifest is a JSON array: ``{"prefix": "s3://bucket/prefix/"}`` first, then object
+        keys relative to that prefix, as the S3DataSource documentation describes and the SDK
+        v2's ``upload_numpy_to_s3_shards`` writes. The relative name of each object is its key
+        relative to the prefix (SageMaker's File-mode layout). S3LocationError, naming the
+        manifest, if it is missing, larger than ``MAX_MANIFEST_BYTES`` (our bound), not such an
+        array, or lists an object that does not exist.
+        """
+        bucket_name, key_name = split_s3_uri(uri)
+        self._bucket(bucket_name)
+        manifest = self.s3.get_object(bucket_name, key_name)
+        if manifest is None:
+            raise S3LocationError(f'No manifest file at "{uri}"')
+        if manifest.size > MAX_MANIFEST_BYTES:
+            raise S3LocationError(
+                f'The manifest file "{uri}" is {manifest.size} bytes, more than the '
+                f"{MAX_MANIFEST_BYTES} allowed"
+            )
+        with ObjectReader(manifest) as source:
+            prefix, names = _manifest_entries(uri, source.read())
+        found = []
+        for name in names:
+            bucket_name, key_name = split_s3_uri(prefix + name)
+            key = self.s3.get_object(bucket_name, key_name)
+            if key is None:
+                raise S3LocationError(
+                    f'The manifest file "{uri}" lists "{prefix + name}", which does not exist'
+                )
+            found.append((name, _opener(key)))
+        return found
 
     def download(self, uri: str, path: Path) -> Path:
         """Copy the object at ``uri`` to the file ``path``, ``READ_CHUNK`` bytes at a time, and
@@ -167,6 +217,31 @@ class ObjectReader(io.RawIOBase):
             count = self._key._value_buffer.readinto(buffer)
         self._offset += count
         return count
+
+
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+"""The largest manifest file read (our bound: nothing public gives SageMaker's)."""
+
+
+def _manifest_entries(uri: str, data: bytes) -> tuple[str, list[str]]:
+    """``(prefix, relative keys)`` of a manifest's bytes; S3LocationError naming ``uri``."""
+    try:
+        entries = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        entries = None
+    if (
+        not isinstance(entries, list)
+        or not entries
+        or not isinstance(entries[0], dict)
+        or not isinstance(entries[0].get("prefix"), str)
+        or not entries[0]["prefix"].startswith("s3://")
+        or not all(isinstance(name, str) and name for name in entries[1:])
+    ):
+        raise S3LocationError(
+            f'The manifest file "{uri}" is not a JSON array of {{"prefix": "s3://..."}} '
+            "followed by object keys relative to that prefix"
+        )
+    return entries[0]["prefix"], entries[1:]
 
 
 def _opener(key) -> Callable[[], BinaryIO]:

@@ -168,10 +168,13 @@ class SageMakerBackend:
     def _check_channel_objects(self, channel: dict, role_arn: str) -> None:
         """ValidationException at CreateTrainingJob if the channel's S3 prefix holds no object,
         as SageMaker answers (aws/amazon-sagemaker-examples #2489, #2267)."""
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        source = channel["DataSource"]["S3DataSource"]
+        uri = source["S3Uri"]
         try:
-            found = bool(self.store.list_prefix(uri))
-        except S3LocationError:
+            found = bool(self.store.list_data_source(source["S3DataType"], uri))
+        except S3LocationError as error:
+            if source["S3DataType"] == "ManifestFile":
+                raise ValidationException(str(error)) from error
             found = False
         if not found:
             raise ValidationException(self._no_objects_message(uri, role_arn))
@@ -188,8 +191,9 @@ class SageMakerBackend:
     def _channel_data(self, job: TrainingJob, channel: dict) -> ChannelData:
         """The channel's objects when the job starts (they may have gone since the Create:
         the job then fails with the same message as a ClientError)."""
-        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        objects = self.store.list_prefix(uri)
+        source = channel["DataSource"]["S3DataSource"]
+        uri = source["S3Uri"]
+        objects = self.store.list_data_source(source["S3DataType"], uri)
         if not objects:
             raise S3LocationError(self._no_objects_message(uri, job.request["RoleArn"]))
         mode = (
@@ -610,10 +614,10 @@ def _check_channel(channel: dict) -> None:
         raise ValidationException(
             f"Channel '{name}': only S3DataSource channels are supported by this local emulator."
         )
-    if source["S3DataType"] != "S3Prefix":
+    if source["S3DataType"] not in ("S3Prefix", "ManifestFile"):
         raise ValidationException(
             f"Channel '{name}': S3DataType {source['S3DataType']} is not supported by this local "
-            "emulator; use S3Prefix (one object or a prefix of many)."
+            "emulator; use S3Prefix (one object or a prefix of many) or ManifestFile."
         )
     if not source["S3Uri"].startswith("s3://"):
         raise ValidationException(

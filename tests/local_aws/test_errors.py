@@ -138,12 +138,53 @@ def test_linear_learner_image_of_any_region_trains(aws, clients, train_prefix):
     assert "TrainingJobArn" in clients.sagemaker.create_training_job(**request)
 
 
-def test_manifest_file_channels_are_refused_clearly(aws, clients, train_prefix):
-    request = job_request(aws, train_prefix, "manifest")
-    request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
+def test_augmented_manifest_channels_are_refused_clearly(aws, clients, train_prefix):
+    request = job_request(aws, train_prefix, "augmented")
+    source = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    source["S3DataType"] = "AugmentedManifestFile"
     code, message, _ = error_of(clients.sagemaker.create_training_job, **request)
     assert code == "ValidationException"
-    assert "ManifestFile" in message and "S3Prefix" in message
+    assert "AugmentedManifestFile" in message and "ManifestFile" in message
+
+
+@pytest.mark.parametrize(
+    ("manifest", "wording"),
+    [
+        (None, "No manifest file at"),
+        (b"not json", "is not a JSON array"),
+        (b'[{"prefix": "s3://b/p/"}, 3]', "is not a JSON array"),
+        (b'[{"prefix": "s3://local-aws-bucket/data/train/"}, "gone.csv"]', "gone.csv"),
+    ],
+)
+def test_bad_manifest_files_are_refused_at_the_call(aws, clients, train_prefix, manifest, wording):
+    key = f"manifests/bad-{abs(hash(manifest))}.json"
+    if manifest is not None:
+        manifest = manifest.replace(b"local-aws-bucket", aws.bucket.encode())
+        clients.s3.put_object(Bucket=aws.bucket, Key=key, Body=manifest)
+    request = job_request(aws, train_prefix, f"bad-manifest-{abs(hash(manifest)) % 10**6}")
+    source = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    source.update(S3DataType="ManifestFile", S3Uri=f"s3://{aws.bucket}/{key}")
+    code, message, status = error_of(clients.sagemaker.create_training_job, **request)
+    assert (code, status) == ("ValidationException", 400)
+    assert wording in message and f"s3://{aws.bucket}/{key}" in message
+
+
+def test_manifest_file_channel_trains_on_the_objects_it_lists(aws, clients):
+    for name in ("a.csv", "b.csv", "unlisted.csv"):
+        body = flow.regression_csv(600) if name != "unlisted.csv" else b"not,a,number\n"
+        clients.s3.put_object(Bucket=aws.bucket, Key=f"listed/part/{name}", Body=body)
+    manifest = json.dumps([{"prefix": f"s3://{aws.bucket}/listed/"}, "part/a.csv", "part/b.csv"])
+    clients.s3.put_object(Bucket=aws.bucket, Key="listed/train.manifest", Body=manifest.encode())
+    for mode in ("File", "Pipe"):
+        channels = {"train": f"s3://{aws.bucket}/listed/train.manifest"}
+        name = f"manifest-{mode.lower()}"
+        request = flow.training_job_request(
+            name, aws.role_arn, channels, f"s3://{aws.bucket}/out", mode=mode
+        )
+        request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] = "ManifestFile"
+        clients.sagemaker.create_training_job(**request)
+        job = flow.wait_for_job(clients.sagemaker, name)
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
 
 
 def test_malformed_request_is_a_validation_exception(aws):
