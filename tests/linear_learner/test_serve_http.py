@@ -197,22 +197,6 @@ def test_model_load_failure_exits_non_zero_with_a_clear_message(tmp_path):
     assert "no model artifact" in message
 
 
-def test_a_classifier_artifact_is_refused_at_start(tmp_path):
-    classifier = artifact.LinearModel(
-        weights=WEIGHTS, bias=BIAS, predictor_type="binary_classifier"
-    )
-    artifact.save(classifier, tmp_path / "model")
-    process = start_process(tmp_path / "model", tmp_path / "stderr.txt")
-    try:
-        assert process.wait(timeout=30) == 1
-    finally:
-        stop(process)
-    assert (
-        "binary_classifier model; this server scores regressors"
-        in (tmp_path / "stderr.txt").read_text()
-    )
-
-
 def test_a_taken_port_exits_non_zero(server, model_dir, tmp_path):
     process = start_process(model_dir, tmp_path / "stderr.txt", port=str(server.port))
     try:

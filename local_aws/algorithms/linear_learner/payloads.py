@@ -11,7 +11,9 @@ where an instance is ``{"features": [...]}``, ``{"data": {"features": {"values":
 sparse ``{"data": {"features": {"keys": [...], "shape": [feature_dim], "values": [...]}}}``.
 
 Responses: ``{"predictions": [{"score": s}, ...]}`` (JSON) or one ``{"score": s}`` per line
-(JSON Lines), rows in request order. Rows and features in error messages count from 1.
+(JSON Lines), rows in request order; a classifier's rows add ``"predicted_label"`` (an integer),
+and a multiclass classifier's ``score`` is the list of class probabilities (docs "Linear learner
+response formats"). Rows and features in error messages count from 1.
 """
 
 from __future__ import annotations
@@ -118,6 +120,27 @@ def encode(media_type: str, scores: np.ndarray) -> bytes:
     if media_type == JSONLINES:
         return ('{"score":' + join_numbers(scores, '}\n{"score":') + "}\n").encode()
     return ('{"predictions":[{"score":' + join_numbers(scores, '},{"score":') + "}]}").encode()
+
+
+def encode_predictions(media_type: str, predictions: dict[str, np.ndarray]) -> bytes:
+    """The response body for ``predictions`` (``artifact.LinearModel.predictions``): a
+    ``score`` array of shape (n_rows,) or (n_rows, num_classes), and for a classifier
+    ``predicted_label`` (n_rows,) integers; as ``JSON`` or ``JSONLINES``."""
+    scores = predictions["score"]
+    if "predicted_label" not in predictions:
+        return encode(media_type, scores)
+    finite = np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0]) + 1
+        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
+    labels = predictions["predicted_label"].tolist()
+    rows = [
+        {"score": score, "predicted_label": label}
+        for score, label in zip(scores.tolist(), labels, strict=True)
+    ]
+    if media_type == JSONLINES:
+        return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
+    return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
 
 
 def join_numbers(values: np.ndarray, separator: str) -> str:

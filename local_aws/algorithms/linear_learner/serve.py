@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from . import artifact
 from .content_types import request_format, response_format
-from .payloads import InvocationError, decode, encode
+from .payloads import InvocationError, decode, encode_predictions
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -56,12 +56,7 @@ def load_model(model_dir: str | Path) -> artifact.LinearModel:
     tarball = path / "model.tar.gz"
     if path.is_dir() and not (path / artifact.MODEL_FILE).exists() and tarball.exists():
         path = tarball
-    model = artifact.load(path)
-    if model.predictor_type != "regressor":
-        raise artifact.ArtifactError(
-            f"{model_dir} holds a {model.predictor_type} model; this server scores regressors"
-        )
-    return model
+    return artifact.load(path)
 
 
 def invoke(
@@ -74,7 +69,7 @@ def invoke(
     request_type = request_format(content_type)
     response_type = response_format(accept)
     features = decode(request_type, body, model.feature_dim)
-    return response_type, encode(response_type, model.predict(features))
+    return response_type, encode_predictions(response_type, model.predictions(features))
 
 
 class InferenceServer(ThreadingHTTPServer):
