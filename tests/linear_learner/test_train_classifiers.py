@@ -399,3 +399,30 @@ def test_multiclass_answers_carry_class_probabilities_and_the_argmax():
     for prediction in predictions:
         assert len(prediction["score"]) == 3
         assert sum(prediction["score"]) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("criterion", "expected"),
+    [
+        ("accuracy", (0.6, 0.75)),  # ties (0.6 and 0.225 both 0.75) go to the higher cut
+        ("precision_at_target_recall", (0.225, 2 / 3)),
+        ("recall_at_target_precision", (0.6, 0.5)),
+        ("loss_function", (0.5, None)),
+    ],
+)
+def test_threshold_selection_on_a_hand_computed_example(criterion, expected):
+    config, _ = resolve(
+        {
+            "predictor_type": "binary_classifier",
+            "binary_classifier_model_selection_criteria": criterion,
+            "target_recall": "1",
+            "target_precision": "0.9",
+        }
+    )
+    scores, labels = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
+    threshold, value = thresholds.select(scores, labels, config)
+    assert threshold == pytest.approx(expected[0])
+    if expected[1] is None:
+        assert np.isnan(value)
+    else:
+        assert value == pytest.approx(expected[1])

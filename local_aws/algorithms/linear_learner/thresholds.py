@@ -15,9 +15,11 @@ candidates are every cut between two distinct scores of the calibration rows (th
 
 Ties go to the higher threshold. A cut lies midway between two neighbouring distinct scores,
 so the metrics on the calibration rows are those of the chosen cut exactly. When no cut reaches
-``target_precision``, the cut of highest precision is taken. These definitions follow the docs
-("Linear learner hyperparameters", binary_classifier_model_selection_criteria); how the real
-container enumerates cuts is not public (our choice).
+``target_precision``, the cut of highest precision is taken (likewise the highest recall when
+no cut reaches ``target_recall``, which happens only without positive rows). These
+definitions follow the docs ("Linear learner hyperparameters",
+binary_classifier_model_selection_criteria); how the real container enumerates cuts is not
+public (our choice).
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ def select(scores: np.ndarray, labels: np.ndarray, config: Config) -> tuple[floa
         values = table.f_beta(1.0 if criterion == "f1" else config.f_beta)
     elif criterion == "precision_at_target_recall":
         values = np.where(table.recall >= config.target_recall, table.precision, -np.inf)
+        if not np.isfinite(values).any():  # no positive row: no cut reaches the target
+            values = table.recall
     else:
         values = np.where(table.precision >= config.target_precision, table.recall, -np.inf)
         if not np.isfinite(values).any():
