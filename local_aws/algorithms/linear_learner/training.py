@@ -21,13 +21,14 @@ from threadpoolctl import threadpool_limits
 
 from . import artifact
 from .channels import ChannelSource
-from .csv_blocks import Block, PassLayout, minibatches, read_pass
+from .csv_blocks import Block, PassLayout, minibatches
 from .errors import ClientError
 from .hyperparameters import DEFAULTS_SHOWN, load_defaults, resolve
 from .losses import Loss
 from .memory_budget import check_training
 from .model_grid import ModelSettings, model_grid
 from .parallel_models import ParallelModels
+from .passes import read_pass
 from .scaler import Scaler, fit_scaler
 from .training_log import TrainingLog, print_line
 

@@ -1,0 +1,274 @@
+"""RecordIO-protobuf (``application/x-recordio-protobuf``): the ``Record`` message, rows, responses.
+
+The message is the SageMaker Python SDK's ``record.proto`` (package ``aialgs.data``; shipped in
+SDK v2 as ``src/sagemaker/amazon/record.proto``), built here from ``descriptor_pb2`` with the
+same message names and field numbers (no generated code):
+
+- ``Float32Tensor`` / ``Float64Tensor`` / ``Int32Tensor``: ``values`` = 1 (packed float, double,
+  int32), ``keys`` = 2 and ``shape`` = 3 (packed uint64);
+- ``Bytes``: ``value`` = 1 (repeated bytes), ``content_type`` = 2;
+- ``Value``: oneof ``value`` of ``float32_tensor`` = 2, ``float64_tensor`` = 3, ``int32_tensor``
+  = 7, ``bytes`` = 9;
+- ``Record``: ``features`` = 1 and ``label`` = 2 (``map<string, Value>``), ``uid`` = 3,
+  ``metadata`` = 4, ``configuration`` = 5.
+
+Each record is one RecordIO frame (``local_aws.recordio``). A row's features are
+``features["values"]``: dense (``values`` only) or sparse (``keys`` indexing ``values``, and
+``shape = [feature_dim]``), as ``write_numpy_to_dense_tensor`` and
+``write_spmatrix_to_sparse_tensor`` write them; a training row's label is ``label["values"]``,
+one value. AWS's linear-learner page says only Float32 tensors are supported; the SDK writes
+Float64 for float64 arrays and Int32 for int arrays (``_resolve_type``), and reading those as
+float32 here rather than failing is our choice, as is the wording of every problem below.
+"""
+
+from __future__ import annotations
+
+import io
+import numbers
+from collections.abc import Iterable, Iterator, Mapping
+from typing import BinaryIO
+
+import numpy as np
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+
+from local_aws import recordio
+
+CONTENT_TYPE = "application/x-recordio-protobuf"
+FEATURES_KEY = "values"
+LABEL_KEY = "values"
+_TENSORS = ("float32_tensor", "float64_tensor", "int32_tensor")
+_FIELD = descriptor_pb2.FieldDescriptorProto
+
+
+def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
+    """``record.proto`` as a descriptor (field numbers of the SDK's file, cited above)."""
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="aialgs/data/record.proto", package="aialgs.data", syntax="proto2"
+    )
+    for name, scalar in (
+        ("Float32Tensor", _FIELD.TYPE_FLOAT),
+        ("Float64Tensor", _FIELD.TYPE_DOUBLE),
+        ("Int32Tensor", _FIELD.TYPE_INT32),
+    ):
+        tensor = proto.message_type.add(name=name)
+        for field, number, kind in (
+            ("values", 1, scalar),
+            ("keys", 2, _FIELD.TYPE_UINT64),
+            ("shape", 3, _FIELD.TYPE_UINT64),
+        ):
+            added = tensor.field.add(name=field, number=number, type=kind)
+            added.label = _FIELD.LABEL_REPEATED
+            added.options.packed = True
+    raw = proto.message_type.add(name="Bytes")
+    raw.field.add(name="value", number=1, type=_FIELD.TYPE_BYTES, label=_FIELD.LABEL_REPEATED)
+    raw.field.add(
+        name="content_type", number=2, type=_FIELD.TYPE_STRING, label=_FIELD.LABEL_OPTIONAL
+    )
+    value = proto.message_type.add(name="Value")
+    value.oneof_decl.add(name="value")
+    for field, number, type_name in (
+        ("float32_tensor", 2, "Float32Tensor"),
+        ("float64_tensor", 3, "Float64Tensor"),
+        ("int32_tensor", 7, "Int32Tensor"),
+        ("bytes", 9, "Bytes"),
+    ):
+        value.field.add(
+            name=field,
+            number=number,
+            type=_FIELD.TYPE_MESSAGE,
+            type_name=f".aialgs.data.{type_name}",
+            label=_FIELD.LABEL_OPTIONAL,
+            oneof_index=0,
+        )
+    record = proto.message_type.add(name="Record")
+    for field, number, entry in (("features", 1, "FeaturesEntry"), ("label", 2, "LabelEntry")):
+        nested = record.nested_type.add(name=entry)
+        nested.options.map_entry = True
+        nested.field.add(name="key", number=1, type=_FIELD.TYPE_STRING, label=_FIELD.LABEL_OPTIONAL)
+        nested.field.add(
+            name="value",
+            number=2,
+            type=_FIELD.TYPE_MESSAGE,
+            type_name=".aialgs.data.Value",
+            label=_FIELD.LABEL_OPTIONAL,
+        )
+        record.field.add(
+            name=field,
+            number=number,
+            type=_FIELD.TYPE_MESSAGE,
+            type_name=f".aialgs.data.Record.{entry}",
+            label=_FIELD.LABEL_REPEATED,
+        )
+    for field, number in (("uid", 3), ("metadata", 4), ("configuration", 5)):
+        record.field.add(
+            name=field, number=number, type=_FIELD.TYPE_STRING, label=_FIELD.LABEL_OPTIONAL
+        )
+    return proto
+
+
+_POOL = descriptor_pool.DescriptorPool()  # our own pool: no clash with an imported record_pb2
+_POOL.Add(_file_descriptor())
+Record = message_factory.GetMessageClass(_POOL.FindMessageTypeByName("aialgs.data.Record"))
+
+
+class RecordProblem(ValueError):
+    """A record that cannot be read; ``record`` counts from 1 in its stream."""
+
+    def __init__(self, record: int, problem: str):
+        super().__init__(f"record {record}: {problem}")
+        self.record = record
+        self.problem = problem
+
+
+def read_records(stream: BinaryIO) -> Iterator[tuple[int, Record]]:
+    """``(record number from 1, Record)`` for each frame of ``stream``, read one at a time.
+
+    Raises RecordProblem for damaged framing (with the byte offset) or a payload that is not
+    a ``Record`` message.
+    """
+    number = 0
+    try:
+        for number, payload in enumerate(recordio.read_frames(stream), start=1):
+            try:
+                record = Record.FromString(payload)
+            except DecodeError:
+                raise RecordProblem(number, "the payload is not a Record protobuf message") from None
+            yield number, record
+    except recordio.RecordIOError as error:
+        raise RecordProblem(number + 1, str(error)) from None
+
+
+def read_blocks(
+    stream: BinaryIO,
+    n_features: int | None,
+    block_rows: int,
+    labelled: bool,
+    dtype=np.float32,
+) -> Iterator[np.ndarray]:
+    """The records of ``stream`` as dense (rows, labelled + n_features) arrays of ``dtype``.
+
+    With ``labelled``, column 0 is the label. Each array holds ``block_rows`` rows (the last
+    fewer), so memory is bounded by one block. ``n_features`` None takes the width of the first
+    record. Raises RecordProblem for a record that cannot be read, is the wrong width, has
+    keys out of range, a label that is not one value (when ``labelled``) or a non-finite value.
+    """
+    offset = int(labelled)
+    block, filled, first_number = None, 0, 1
+    for number, record in read_records(stream):
+        tensor = _tensor(record.features, FEATURES_KEY, number, "features")
+        if n_features is None:
+            n_features = _width(tensor, number)
+        if block is None:
+            block, filled, first_number = np.zeros((block_rows, offset + n_features), dtype), 0, number
+        row = block[filled]
+        _fill_features(tensor, row[offset:], number)
+        if labelled:
+            row[0] = _label(record, number)
+        filled += 1
+        if filled == block_rows:
+            yield _checked(block, first_number)
+            block = None
+    if block is not None:
+        yield _checked(block[:filled], first_number)
+
+
+def encode_predictions(predictions: Iterable[Mapping[str, object]]) -> bytes:
+    """One framed Record per prediction; its ``label`` maps each numeric key to a Float32Tensor.
+
+    A number becomes a one-value tensor, a list of numbers (per-class scores) a tensor of that
+    many values; other keys are left out. ``features`` stays empty, as the real response's.
+    """
+    out = io.BytesIO()
+    record = Record()
+    for prediction in predictions:
+        record.Clear()
+        for key, value in prediction.items():
+            values = list(value) if isinstance(value, list | tuple | np.ndarray) else [value]
+            if all(isinstance(v, numbers.Real) for v in values):
+                record.label[key].float32_tensor.values.extend(values)
+        recordio.write_frame(out, record.SerializeToString())
+    return out.getvalue()
+
+
+def _tensor(tensors, key: str, number: int, where: str):
+    """The numeric tensor ``tensors[key]`` of record ``number``; RecordProblem if absent."""
+    if key not in tensors:
+        present = ", ".join(repr(k) for k in tensors) or "none"
+        raise RecordProblem(number, f'{where}["{key}"] is missing (keys present: {present})')
+    kind = tensors[key].WhichOneof("value")
+    if kind not in _TENSORS:
+        raise RecordProblem(
+            number, f'{where}["{key}"] holds {kind or "nothing"}, not a numeric tensor'
+        )
+    return getattr(tensors[key], kind)
+
+
+def _is_sparse(tensor) -> bool:
+    """Sparse: keys given, or a shape with no values (an all-zero sparse row)."""
+    return bool(len(tensor.keys)) or (bool(len(tensor.shape)) and not len(tensor.values))
+
+
+def _width(tensor, number: int) -> int:
+    """The number of features a record holds (sparse: its shape)."""
+    if _is_sparse(tensor):
+        _check_sparse_shape(tensor, number, None)
+        return int(tensor.shape[0])
+    return len(tensor.values)
+
+
+def _check_sparse_shape(tensor, number: int, n_features: int | None) -> None:
+    shape = list(tensor.shape)
+    if len(shape) != 1 or (n_features is not None and shape[0] != n_features):
+        wanted = "[feature_dim]" if n_features is None else f"[{n_features}]"
+        raise RecordProblem(number, f"sparse features have shape {shape}; expected {wanted}")
+
+
+def _fill_features(tensor, row: np.ndarray, number: int) -> None:
+    """Write the record's features into ``row`` (zeros where a sparse record has no key)."""
+    n_features = row.shape[0]
+    if not _is_sparse(tensor):
+        if len(tensor.values) != n_features or len(tensor.shape) not in (0, 1):
+            raise RecordProblem(number, _width_problem(len(tensor.values), n_features))
+        if len(tensor.shape) and tensor.shape[0] != len(tensor.values):
+            raise RecordProblem(
+                number, f"shape {list(tensor.shape)} does not match {len(tensor.values)} values"
+            )
+        row[:] = tensor.values
+        return
+    _check_sparse_shape(tensor, number, n_features)
+    keys = np.array(tensor.keys, dtype=np.uint64)
+    if len(keys) != len(tensor.values):
+        raise RecordProblem(
+            number, f"sparse features have {len(keys)} keys but {len(tensor.values)} values"
+        )
+    if len(keys) and keys.max() >= n_features:
+        bad = int(keys[np.argmax(keys >= n_features)])
+        raise RecordProblem(number, f"key {bad} is not a feature index in [0, {n_features})")
+    row[keys.astype(np.intp)] = tensor.values
+
+
+def _width_problem(count: int, n_features: int) -> str:
+    """The width problem in the real log's words (reference spec section 6) and ours."""
+    return (
+        f"cannot copy sequence with size {count} to array axis with dimension {n_features} "
+        f"(the record has {count} features; feature_dim is {n_features})"
+    )
+
+
+def _label(record, number: int) -> float:
+    tensor = _tensor(record.label, LABEL_KEY, number, "label")
+    if len(tensor.values) != 1:
+        raise RecordProblem(
+            number, f'label["{LABEL_KEY}"] holds {len(tensor.values)} values; expected one'
+        )
+    return tensor.values[0]
+
+
+def _checked(block: np.ndarray, first_number: int) -> np.ndarray:
+    """``block`` if every value is finite; else RecordProblem naming the first bad record."""
+    finite = np.isfinite(block)
+    if not finite.all():
+        row = int(np.argmin(finite.all(axis=1)))
+        raise RecordProblem(first_number + row, "a value is not a finite number")
+    return block
