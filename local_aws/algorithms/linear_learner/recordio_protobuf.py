@@ -133,7 +133,9 @@ def read_records(stream: BinaryIO) -> Iterator[tuple[int, Record]]:
             try:
                 record = Record.FromString(payload)
             except DecodeError:
-                raise RecordProblem(number, "the payload is not a Record protobuf message") from None
+                raise RecordProblem(
+                    number, "the payload is not a Record protobuf message"
+                ) from None
             yield number, record
     except recordio.RecordIOError as error:
         raise RecordProblem(number + 1, str(error)) from None
@@ -160,7 +162,11 @@ def read_blocks(
         if n_features is None:
             n_features = _width(tensor, number)
         if block is None:
-            block, filled, first_number = np.zeros((block_rows, offset + n_features), dtype), 0, number
+            block, filled, first_number = (
+                np.zeros((block_rows, offset + n_features), dtype),
+                0,
+                number,
+            )
         row = block[filled]
         _fill_features(tensor, row[offset:], number)
         if labelled:
