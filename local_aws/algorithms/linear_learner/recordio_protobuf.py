@@ -38,6 +38,8 @@ CONTENT_TYPE = "application/x-recordio-protobuf"
 FEATURES_KEY = "values"
 LABEL_KEY = "values"
 _TENSORS = ("float32_tensor", "float64_tensor", "int32_tensor")
+_PACKED_FLOATS = {"float32_tensor": np.dtype("<f4"), "float64_tensor": np.dtype("<f8")}
+_VALUES_TAG = 0x0A  # field 1 (values), wire type 2 (length-delimited: packed)
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
 
@@ -158,7 +160,7 @@ def read_blocks(
     offset = int(labelled)
     block, filled, first_number = None, 0, 1
     for number, record in read_records(stream):
-        tensor = _tensor(record.features, FEATURES_KEY, number, "features")
+        kind, tensor = _tensor(record.features, FEATURES_KEY, number, "features")
         if n_features is None:
             n_features = _width(tensor, number)
         if block is None:
@@ -168,7 +170,7 @@ def read_blocks(
                 number,
             )
         row = block[filled]
-        _fill_features(tensor, row[offset:], number)
+        _fill_features(kind, tensor, row[offset:], number)
         if labelled:
             row[0] = _label(record, number)
         filled += 1
@@ -198,16 +200,18 @@ def encode_predictions(predictions: Iterable[Mapping[str, object]]) -> bytes:
 
 
 def _tensor(tensors, key: str, number: int, where: str):
-    """The numeric tensor ``tensors[key]`` of record ``number``; RecordProblem if absent."""
-    if key not in tensors:
+    """``(oneof name, tensor)`` of ``tensors[key]`` in record ``number``; RecordProblem if it is
+    absent or not numeric."""
+    value = tensors.get(key)
+    if value is None:
         present = ", ".join(repr(k) for k in tensors) or "none"
         raise RecordProblem(number, f'{where}["{key}"] is missing (keys present: {present})')
-    kind = tensors[key].WhichOneof("value")
+    kind = value.WhichOneof("value")
     if kind not in _TENSORS:
         raise RecordProblem(
             number, f'{where}["{key}"] holds {kind or "nothing"}, not a numeric tensor'
         )
-    return getattr(tensors[key], kind)
+    return kind, getattr(value, kind)
 
 
 def _is_sparse(tensor) -> bool:
@@ -230,7 +234,7 @@ def _check_sparse_shape(tensor, number: int, n_features: int | None) -> None:
         raise RecordProblem(number, f"sparse features have shape {shape}; expected {wanted}")
 
 
-def _fill_features(tensor, row: np.ndarray, number: int) -> None:
+def _fill_features(kind: str, tensor, row: np.ndarray, number: int) -> None:
     """Write the record's features into ``row`` (zeros where a sparse record has no key)."""
     n_features = row.shape[0]
     if not _is_sparse(tensor):
@@ -240,7 +244,7 @@ def _fill_features(tensor, row: np.ndarray, number: int) -> None:
             raise RecordProblem(
                 number, f"shape {list(tensor.shape)} does not match {len(tensor.values)} values"
             )
-        row[:] = tensor.values
+        row[:] = _values(kind, tensor)
         return
     _check_sparse_shape(tensor, number, n_features)
     keys = np.array(tensor.keys, dtype=np.uint64)
@@ -251,7 +255,30 @@ def _fill_features(tensor, row: np.ndarray, number: int) -> None:
     if len(keys) and keys.max() >= n_features:
         bad = int(keys[np.argmax(keys >= n_features)])
         raise RecordProblem(number, f"key {bad} is not a feature index in [0, {n_features})")
-    row[keys.astype(np.intp)] = tensor.values
+    row[keys.astype(np.intp)] = _values(kind, tensor)
+
+
+def _values(kind: str, tensor):
+    """The tensor's ``values``: for float tensors a NumPy view of their packed wire bytes.
+
+    A packed float field is its values as little-endian IEEE numbers, one after another
+    (protobuf encoding guide, "Packed Repeated Fields"); reading them with ``np.frombuffer``
+    spares a Python float per value, which the repeated field's own conversion creates. Our
+    descriptor declares ``values`` packed, so its serialization always is; any other layout
+    falls back to the repeated field.
+    """
+    dtype = _PACKED_FLOATS.get(kind)
+    if dtype is None or not len(tensor.values):
+        return tensor.values
+    wire = tensor.SerializeToString()
+    length, start, shift = 0, 1, 0
+    while wire[0] == _VALUES_TAG and start < len(wire):
+        byte = wire[start]
+        length |= (byte & 0x7F) << shift
+        start, shift = start + 1, shift + 7
+        if byte < 0x80:
+            return np.frombuffer(wire, dtype, length // dtype.itemsize, start)
+    return tensor.values
 
 
 def _width_problem(count: int, n_features: int) -> str:
@@ -263,7 +290,7 @@ def _width_problem(count: int, n_features: int) -> str:
 
 
 def _label(record, number: int) -> float:
-    tensor = _tensor(record.label, LABEL_KEY, number, "label")
+    _, tensor = _tensor(record.label, LABEL_KEY, number, "label")
     if len(tensor.values) != 1:
         raise RecordProblem(
             number, f'label["{LABEL_KEY}"] holds {len(tensor.values)} values; expected one'
