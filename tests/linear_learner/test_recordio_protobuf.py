@@ -398,3 +398,48 @@ def test_bad_protobuf_requests_get_400_naming_the_record(server, body, message):
     assert answer.decode().startswith("Unable to evaluate payload provided: " + message), answer
     status, _, _ = server.invoke(request_body(), PROTOBUF)  # still serving
     assert status == 200
+
+
+# --- the same-layout path (many dense records decoded at once) -----------------------------------
+
+
+def test_same_layout_records_decode_as_record_by_record():
+    rng = np.random.default_rng(11)
+    values = rng.normal(size=(40, 5)) * 10.0 ** rng.integers(-30, 30, size=(40, 5))
+    records = [
+        dense(row.tolist(), float(label), "float64_tensor")
+        for row, label in zip(values, values[:, 0] * 3, strict=True)
+    ]
+    odd = dense(values[7].tolist(), float(values[7, 0] * 3), "float64_tensor")
+    odd.uid = "row-8"  # another layout: read record by record
+    records[7] = odd
+    records[20] = sparse([1, 4], [2.0, -3.0], 5, label=9.0)
+    records[21] = dense(values[21].tolist(), float(values[21, 0] * 3))  # float32 tensors
+    data = frames(*records)
+    payloads = list(recordio.read_frames(io.BytesIO(data)))
+    block = np.zeros((40, 6))
+    done = recordio_protobuf._fill_same_layout(payloads, records[0], block, labelled=True)
+    assert np.flatnonzero(~done).tolist() == [7, 20, 21]  # the rest were read at once
+    together = read_all_bytes(data, block_rows=40)
+    one_by_one = np.concatenate([read_all_bytes(frames(r), block_rows=1) for r in records])
+    np.testing.assert_array_equal(together, one_by_one)
+    np.testing.assert_array_equal(together[:7, 1:], values[:7])
+    np.testing.assert_array_equal(together[20], [9.0, 0, 2.0, 0, 0, -3.0])
+
+
+def read_all_bytes(data: bytes, block_rows: int) -> np.ndarray:
+    blocks = recordio_protobuf.read_blocks(io.BytesIO(data), None, block_rows, True, np.float64)
+    return np.concatenate(list(blocks))
+
+
+def test_the_first_bad_record_is_named_whichever_path_reads_it():
+    records = [dense([1.0, 2.0], 1.0) for _ in range(30)]
+    records[4] = dense([1.0, float("inf")], 1.0)  # same layout: read with the block
+    records[12] = dense([1.0, 2.0, 3.0], 1.0)  # another layout: read alone, and too wide
+    with pytest.raises(recordio_protobuf.RecordProblem) as failure:
+        list(recordio_protobuf.read_blocks(io.BytesIO(frames(*records)), 2, 30, True))
+    assert str(failure.value) == "record 5: a value is not a finite number"
+    records[4] = dense([1.0, 2.0], 1.0)
+    with pytest.raises(recordio_protobuf.RecordProblem) as failure:
+        list(recordio_protobuf.read_blocks(io.BytesIO(frames(*records)), 2, 30, True))
+    assert str(failure.value).startswith("record 13: cannot copy sequence with size 3")

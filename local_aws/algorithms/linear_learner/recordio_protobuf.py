@@ -123,26 +123,6 @@ class RecordProblem(ValueError):
         self.problem = problem
 
 
-def read_records(stream: BinaryIO) -> Iterator[tuple[int, Record]]:
-    """``(record number from 1, Record)`` for each frame of ``stream``, read one at a time.
-
-    Raises RecordProblem for damaged framing (with the byte offset) or a payload that is not
-    a ``Record`` message.
-    """
-    number = 0
-    try:
-        for number, payload in enumerate(recordio.read_frames(stream), start=1):
-            try:
-                record = Record.FromString(payload)
-            except DecodeError:
-                raise RecordProblem(
-                    number, "the payload is not a Record protobuf message"
-                ) from None
-            yield number, record
-    except recordio.RecordIOError as error:
-        raise RecordProblem(number + 1, str(error)) from None
-
-
 def read_blocks(
     stream: BinaryIO,
     n_features: int | None,
@@ -154,31 +134,135 @@ def read_blocks(
 
     With ``labelled``, column 0 is the label. Each array holds ``block_rows`` rows (the last
     fewer), so memory is bounded by one block. ``n_features`` None takes the width of the first
-    record. Raises RecordProblem for a record that cannot be read, is the wrong width, has
-    keys out of range, a label that is not one value (when ``labelled``) or a non-finite value.
+    record. Raises RecordProblem for the first record that cannot be read (damaged framing, not
+    a Record), is the wrong width, has keys out of range, a label that is not one value (when
+    ``labelled``) or a non-finite value.
     """
     offset = int(labelled)
-    block, filled, first_number = None, 0, 1
-    for number, record in read_records(stream):
-        kind, tensor = _tensor(record.features, FEATURES_KEY, number, "features")
+    for first, payloads in _batches(stream, block_rows):
+        record = _parse(payloads[0], first)
         if n_features is None:
-            n_features = _width(tensor, number)
-        if block is None:
-            block, filled, first_number = (
-                np.zeros((block_rows, offset + n_features), dtype),
-                0,
-                number,
-            )
-        row = block[filled]
-        _fill_features(kind, tensor, row[offset:], number)
-        if labelled:
-            row[0] = _label(record, number)
-        filled += 1
-        if filled == block_rows:
-            yield _checked(block, first_number)
-            block = None
-    if block is not None:
-        yield _checked(block[:filled], first_number)
+            n_features = _width(_tensor(record.features, FEATURES_KEY, first, "features")[1], first)
+        block = np.zeros((len(payloads), offset + n_features), dtype)
+        done = _fill_same_layout(payloads, record, block, labelled)
+        for index in np.flatnonzero(~done):
+            number = first + int(index)
+            try:
+                _fill_row(_parse(payloads[index], number), block[index], labelled, number)
+            except RecordProblem:
+                _checked(block[:index], first)  # an earlier non-finite row is named first
+                raise
+        yield _checked(block, first)
+
+
+def _batches(stream: BinaryIO, size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """``(number of the first record, up to size payloads)``; damaged framing raises
+    RecordProblem after the records before it have been handed out."""
+    batch, number, failure = [], 0, None
+    try:
+        for number, payload in enumerate(recordio.read_frames(stream), start=1):
+            batch.append(payload)
+            if len(batch) == size:
+                yield number - size + 1, batch
+                batch = []
+    except recordio.RecordIOError as error:
+        failure = RecordProblem(number + 1, str(error))
+    if batch:
+        yield number - len(batch) + 1, batch
+    if failure is not None:
+        raise failure
+
+
+def _parse(payload: bytes, number: int) -> Record:
+    try:
+        return Record.FromString(payload)
+    except DecodeError:
+        raise RecordProblem(number, "the payload is not a Record protobuf message") from None
+
+
+def _fill_row(record, row: np.ndarray, labelled: bool, number: int) -> None:
+    """Write one record into ``row`` (label first when ``labelled``); RecordProblem if bad."""
+    kind, tensor = _tensor(record.features, FEATURES_KEY, number, "features")
+    _fill_features(kind, tensor, row[int(labelled) :], number)
+    if labelled:
+        row[0] = _label(record, number)
+
+
+def _fill_same_layout(payloads: list[bytes], record, block: np.ndarray, labelled: bool):
+    """Fill the rows whose payload has ``record``'s layout, all at once; returns which rows.
+
+    ``record`` (the parse of ``payloads[0]``) qualifies when it is a dense float record with
+    nothing else (the layout ``write_numpy_to_dense_tensor`` and ``RecordSerializer`` write)
+    in canonical encoding. Then every payload of the same length whose bytes equal it outside
+    the packed feature and label values has the same fields, and its values are those bytes
+    (any bytes are valid packed floats), read for all rows with one ``np.frombuffer``. The
+    other rows are left for the per-record path, which also names every problem.
+    """
+    done = np.zeros(len(payloads), dtype=bool)
+    layout = _dense_layout(payloads[0], record, block.shape[1] - int(labelled), labelled)
+    if layout is None:
+        return done
+    length, template, keep, features, label = layout
+    same_length = np.flatnonzero([len(payload) == length for payload in payloads])
+    joined = b"".join(payloads[i] for i in same_length)
+    data = np.frombuffer(joined, np.uint8).reshape(len(same_length), length)
+    matches = (data[:, keep] == template[keep]).all(axis=1)
+    rows, data = same_length[matches], data[matches]
+    start, stop, kind = features
+    block[rows, int(labelled) :] = np.ascontiguousarray(data[:, start:stop]).view(kind)
+    if label is not None:
+        start, kind = label
+        block[rows, 0] = np.ascontiguousarray(data[:, start:]).view(kind)[:, 0]
+    done[rows] = True
+    return done
+
+
+def _dense_layout(payload: bytes, record, n_features: int, labelled: bool):
+    """``(length, bytes as uint8, mask of the fixed bytes, (start, stop, dtype) of the feature
+    values, (start, dtype) of the label value or None)``, or None if ``record`` does not
+    qualify (see ``_fill_same_layout``) or its values are not where the encoding puts them."""
+    if any(record.HasField(name) for name in ("uid", "metadata", "configuration")):
+        return None
+    features = _lone_float_tensor(record.features, FEATURES_KEY)
+    label = _lone_float_tensor(record.label, LABEL_KEY) if labelled else None
+    if features is None or len(features[1].values) != n_features:
+        return None
+    if (labelled and (label is None or len(label[1].values) != 1)) or (
+        not labelled and len(record.label)
+    ):
+        return None
+    if record.SerializeToString() != payload:  # not canonical: leave it to the slow path
+        return None
+    only_features = Record()
+    only_features.features[FEATURES_KEY].CopyFrom(record.features[FEATURES_KEY])
+    stop = only_features.ByteSize()  # field 1 (features) comes first, its values last
+    dtype = _PACKED_FLOATS[features[0]]
+    start = stop - n_features * dtype.itemsize
+    template = np.frombuffer(payload, np.uint8)
+    keep = np.ones(len(payload), dtype=bool)
+    keep[start:stop] = False
+    if template[start:stop].tobytes() != np.array(features[1].values, dtype).tobytes():
+        return None
+    label_part = None
+    if label is not None:
+        label_type = _PACKED_FLOATS[label[0]]
+        label_start = len(payload) - label_type.itemsize  # field 2 (label) comes last
+        if template[label_start:].tobytes() != np.array(label[1].values, label_type).tobytes():
+            return None
+        keep[label_start:] = False
+        label_part = (label_start, label_type)
+    return len(payload), template, keep, (start, stop, dtype), label_part
+
+
+def _lone_float_tensor(tensors, key: str):
+    """``(kind, tensor)`` if ``tensors`` holds only ``key``, a dense float tensor; else None."""
+    if len(tensors) != 1 or key not in tensors:
+        return None
+    kind = tensors[key].WhichOneof("value")
+    if kind not in _PACKED_FLOATS:
+        return None
+    tensor = getattr(tensors[key], kind)
+    return None if len(tensor.keys) or len(tensor.shape) else (kind, tensor)
 
 
 def encode_predictions(predictions: Iterable[Mapping[str, object]]) -> bytes:
