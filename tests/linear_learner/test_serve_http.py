@@ -407,7 +407,7 @@ def test_bad_payloads_get_400_naming_the_row(server, content_type, body, message
     ("content_type", "message"),
     [
         ("text/plain", "Content-Type 'text/plain' is not supported; use one of text/csv, "),
-        ("application/x-recordio-protobuf", "Content-Type 'application/x-recordio-protobuf' is"),
+        ("application/x-protobuf", "Content-Type 'application/x-protobuf' is not supported"),
         ("csv", "Content-Type 'csv' is not supported"),
         (None, "a Content-Type is not supported"),
         ("text/csv;label_size=1", "inference rows carry no label, send features only"),
@@ -421,13 +421,14 @@ def test_unsupported_content_types_get_415(server, content_type, message):
 
 @pytest.mark.parametrize(
     "accept",
-    ["application/xml", "application/x-recordio-protobuf", "text/*", "application/json;q=0"],
+    ["application/xml", "application/x-protobuf", "text/*", "application/json;q=0"],
 )
 def test_unsupported_accept_gets_406(server, accept):
     status, _, answer = server.invoke(CSV_ROWS, accept=accept)
     assert status == 406
     assert answer.decode() == (
-        f"Accept {accept!r} is not supported; use one of application/json, application/jsonlines"
+        f"Accept {accept!r} is not supported; use one of application/json, "
+        "application/jsonlines, application/x-recordio-protobuf"
     )
 
 

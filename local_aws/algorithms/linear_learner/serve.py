@@ -1,7 +1,8 @@
 """The inference HTTP server: SageMaker's container contract for a trained linear-learner.
 
 ``GET /ping`` answers 200 (the model is loaded before the port opens), ``POST /invocations``
-scores CSV, JSON or JSON Lines rows (see ``payloads`` and ``content_types``), and
+scores CSV, JSON, JSON Lines or RecordIO-protobuf rows and answers JSON (the default), JSON
+Lines or RecordIO-protobuf (see ``payloads`` and ``content_types``), and
 ``GET /execution-parameters`` gives batch transform its defaults. A request that cannot be scored
 gets a 4xx with a plain-text reason; the server keeps serving.
 

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from . import artifact, thresholds
 from .channels import ChannelSource
 from .classification_metrics import MulticlassTally, binary_metrics
-from .csv_blocks import Block, PassLayout, minibatches, read_pass
+from .csv_blocks import Block, PassLayout, minibatches
 from .errors import ClientError
 from .hyperparameters import DEFAULTS_SHOWN, load_defaults, resolve
 from .labels import check_labels, class_counts, class_weights
@@ -36,6 +36,7 @@ from .losses import ClassifierLoss, Loss
 from .memory_budget import check_calibration_sample, check_training
 from .model_grid import ModelSettings, model_grid
 from .parallel_models import ParallelModels
+from .passes import read_pass
 from .scaler import Scaler, fit_scaler
 from .training_log import TrainingLog, print_line
 
