@@ -36,6 +36,10 @@ OPERATIONS = {
     "ListEndpoints": lambda backend, p: backend.list_endpoints(p),
     "UpdateEndpoint": lambda backend, p: backend.update_endpoint(p),
     "DeleteEndpoint": lambda backend, p: backend.delete_endpoint(p["EndpointName"]),
+    "CreateTransformJob": lambda backend, p: backend.transform.create(p),
+    "DescribeTransformJob": lambda backend, p: backend.transform.describe(p["TransformJobName"]),
+    "ListTransformJobs": lambda backend, p: backend.list_transform_jobs(p),
+    "StopTransformJob": lambda backend, p: backend.transform.stop(p["TransformJobName"]),
     "AddTags": lambda backend, p: backend.tags.add(p["ResourceArn"], p["Tags"]),
     "ListTags": lambda backend, p: backend.tags.list(
         p["ResourceArn"], p.get("MaxResults"), p.get("NextToken")
