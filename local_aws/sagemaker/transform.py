@@ -12,18 +12,21 @@ What CreateTransformJob accepts here (``check_request``) and why:
 - ``DataProcessing`` only with its documented defaults (InputFilter and OutputFilter ``$``,
   JoinSource ``None``): filtering and joining are not implemented locally.
 - ``DataCaptureConfig`` is refused: batch data capture is not implemented locally.
+- ``MaxPayloadInMB`` at most 100 MB, also times ``MaxConcurrentTransforms`` (AWS's limits).
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 
+from . import describe_defaults
 from .exceptions import ValidationException
 from .records import echo_request
 
 TERMINAL = ("Completed", "Failed", "Stopped")
+MAX_PAYLOAD_MB = 100
+"""The largest MaxPayloadInMB, and of MaxConcurrentTransforms * MaxPayloadInMB (API reference)."""
 INTERRUPTED_REASON = (
     "The local emulator stopped while this transform job was in progress; its output is "
     "incomplete. Create a new transform job to run it again."
@@ -73,19 +76,29 @@ def check_request(request: dict) -> None:
                 f"emulator: input filtering, output filtering and joining are not implemented; "
                 f"leave it out (or '{default}')."
             )
+    _check_payload(request)
     if "DataCaptureConfig" in request:
         raise ValidationException(
             "DataCaptureConfig is not supported by this local emulator; leave it out."
         )
 
 
-def filled_request(request: dict) -> dict:
-    """A copy of the request with the defaults AWS's API reference gives: TransformInput's
-    ``SplitType`` and ``CompressionType`` "None" ("The default value is None")."""
-    filled = copy.deepcopy(request)
-    filled["TransformInput"].setdefault("SplitType", "None")
-    filled["TransformInput"].setdefault("CompressionType", "None")
-    return filled
+def _check_payload(request: dict) -> None:
+    """MaxPayloadInMB at most 100, and MaxConcurrentTransforms * MaxPayloadInMB at most 100
+    (both limits from the CreateTransformJob API reference; the wording is ours)."""
+    payload = request.get("MaxPayloadInMB")
+    if payload is None:
+        return
+    if payload > MAX_PAYLOAD_MB:
+        raise ValidationException(
+            f"MaxPayloadInMB {payload} is more than the {MAX_PAYLOAD_MB} MB allowed."
+        )
+    concurrent = request.get("MaxConcurrentTransforms") or 1
+    if concurrent * payload > MAX_PAYLOAD_MB:
+        raise ValidationException(
+            f"MaxConcurrentTransforms * MaxPayloadInMB is {concurrent} * {payload} = "
+            f"{concurrent * payload} MB, more than the {MAX_PAYLOAD_MB} MB allowed."
+        )
 
 
 class TransformJob:
@@ -96,7 +109,7 @@ class TransformJob:
 
     def __init__(self, request: dict, arn: str):
         now = time.time()
-        self.request = filled_request(request)
+        self.request = describe_defaults.transform_job_request(request)
         self.name: str = request["TransformJobName"]
         self.arn = arn
         self.status = "InProgress"

@@ -376,6 +376,9 @@ def test_create_refuses_what_cannot_run(aws, clients, model):
         sagemaker.create_transform_job(**joined)
     with pytest.raises(ClientError, match="Member must satisfy enum value set"):
         sagemaker.create_transform_job(**job_request("tf-e7", model, inputs, out, SplitType="X"))
+    large = job_request("tf-e8", model, inputs, out, MaxPayloadInMB=60, MaxConcurrentTransforms=2)
+    with pytest.raises(ClientError, match=r"MaxConcurrentTransforms \* MaxPayloadInMB is 2 \* 60"):
+        sagemaker.create_transform_job(**large)
     names = [
         j["TransformJobName"] for j in sagemaker.list_transform_jobs()["TransformJobSummaries"]
     ]
