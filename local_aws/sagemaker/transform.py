@@ -118,6 +118,8 @@ class TransformJob:
         self.start_time: float | None = None
         self.end_time: float | None = None
         self.failure_reason: str | None = None
+        self.interrupted = False
+        """True for a job read back InProgress or Stopping: its new status is not on disk yet."""
         self.lock = threading.Lock()
 
     @property
@@ -195,6 +197,7 @@ class TransformJob:
         job.start_time = described.get("TransformStartTime")
         job.end_time = described.get("TransformEndTime")
         job.failure_reason = described.get("FailureReason")
+        job.interrupted = job.status in ("InProgress", "Stopping")
         if job.status == "InProgress":
             job.set_status("Failed", INTERRUPTED_REASON)
         elif job.status == "Stopping":

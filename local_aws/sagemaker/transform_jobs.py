@@ -92,11 +92,13 @@ class TransformJobs:
         return {}
 
     def adopt(self, job: TransformJob) -> None:
-        """Add a job read back from the state directory (``TransformJob.from_record``)."""
+        """Add a job read back from the state directory (``TransformJob.from_record``); one
+        the server's end interrupted is recorded again with its final status."""
         if self.jobs.setdefault(job.name, job) is job:
             self.backend.tags.register(job.arn, job.request.get("Tags"))
-            with job.lock:
-                self._record(job)
+            if job.interrupted:
+                with job.lock:
+                    self._record(job)
 
     def shutdown(self) -> None:
         """Kill every running job's model server (their records stay InProgress, so a

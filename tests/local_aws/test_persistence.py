@@ -117,6 +117,8 @@ def test_transform_jobs_survive_and_one_cut_by_kill_9_comes_back_failed(tmp_path
         failed = clients.sagemaker.describe_transform_job(TransformJobName="bt-cut")
         assert failed["TransformJobStatus"] == "Failed"
         assert failed["FailureReason"] == INTERRUPTED_REASON
+        record = tmp_path / "transform-jobs" / second.region / "bt-cut.json"
+        assert json.loads(record.read_bytes())["Describe"]["FailureReason"] == INTERRUPTED_REASON
         listed = clients.sagemaker.list_transform_jobs(StatusEquals="Failed")
         assert [s["TransformJobName"] for s in listed["TransformJobSummaries"]] == ["bt-cut"]
     finally:
