@@ -214,9 +214,7 @@ class TransformWorker:
             pending: deque[concurrent.futures.Future] = deque()
             try:
                 for payload in payloads(
-                    records(stream, self.settings.split_type, limit, item.location),
-                    plan.strategy,
-                    limit,
+                    stream, self.settings.split_type, plan.strategy, limit, item.location
                 ):
                     if self._stopping.is_set():
                         return
@@ -271,25 +269,39 @@ def _positive(value, default: int) -> int:
     return value if isinstance(value, int) and value > 0 else default
 
 
-def records(stream: BinaryIO, split_type: str, limit: int | None, location: str) -> Iterator[bytes]:
-    """The records of one input object, read ``READ_CHUNK`` bytes at a time.
+def payloads(
+    stream: BinaryIO, split_type: str, strategy: str, limit: int | None, location: str
+) -> Iterator[bytes]:
+    """The request bodies of one input object, read ``READ_CHUNK`` bytes at a time.
 
-    TransformError naming the object if a record is larger than ``limit`` bytes (MaxPayloadInMB;
-    None or 0: no limit), or if a RecordIO object is not valid RecordIO; an empty object has
-    no record and fails the job too (a request with an empty body cannot be answered).
+    SingleRecord: one record per request; MultiRecord: as many whole records as fit in
+    ``limit`` bytes (MaxPayloadInMB; None or 0: no limit). Lines batched MultiRecord are cut
+    from the read buffer at the last newline that fits, never split into one object per line.
+    TransformError naming the object if a record is larger than ``limit``, a RecordIO object
+    is not valid RecordIO, or the object is empty (our choice: a request with an empty body
+    cannot be answered).
     """
-    if split_type == "Line":
-        found = _lines(stream, limit, location)
-    elif split_type == "RecordIO":
-        found = _recordio(stream, limit, location)
+    if split_type == "Line" and strategy == "MultiRecord":
+        found = _line_batches(stream, limit, location)
     else:
-        found = _whole(stream, limit, location)
+        found = _batches(records(stream, split_type, limit, location), strategy, limit)
     empty = True
-    for record in found:
+    for payload in found:
         empty = False
-        yield record
+        yield payload
     if empty:
         raise TransformError(f"ClientError: {location}: the input object is empty")
+
+
+def records(stream: BinaryIO, split_type: str, limit: int | None, location: str) -> Iterator[bytes]:
+    """The records of one input object (``Line``: each with its newline, the last may lack
+    it; ``RecordIO``: whole frames; ``None``: the object); TransformError naming the object
+    if one is larger than ``limit`` bytes or the RecordIO framing is broken."""
+    if split_type == "Line":
+        return _lines(stream, limit, location)
+    if split_type == "RecordIO":
+        return _recordio(stream, limit, location)
+    return _whole(stream, limit, location)
 
 
 def _too_large(location: str, size: int | str, limit: int) -> TransformError:
@@ -310,6 +322,21 @@ def _lines(stream: BinaryIO, limit: int | None, location: str) -> Iterator[bytes
             raise _too_large(location, f"more than {limit}", limit)
     if pending:
         yield _within(pending, limit, location)
+
+
+def _line_batches(stream: BinaryIO, limit: int | None, location: str) -> Iterator[bytes]:
+    """MultiRecord batches of lines: each the longest run of whole lines within ``limit``."""
+    buffer = bytearray()
+    while chunk := stream.read(READ_CHUNK):
+        buffer += chunk
+        while limit and len(buffer) > limit:
+            cut = buffer.rfind(b"\n", 0, limit) + 1
+            if cut == 0:
+                raise _too_large(location, f"more than {limit}", limit)
+            yield bytes(buffer[:cut])
+            del buffer[:cut]
+    if buffer:
+        yield bytes(buffer)
 
 
 def _recordio(stream: BinaryIO, limit: int | None, location: str) -> Iterator[bytes]:
@@ -334,9 +361,9 @@ def _within(record: bytes, limit: int | None, location: str) -> bytes:
     return record
 
 
-def payloads(found: Iterator[bytes], strategy: str, limit: int | None) -> Iterator[bytes]:
-    """Request bodies: one record each (SingleRecord), or as many whole records as fit in
-    ``limit`` bytes (MultiRecord; every record already fits alone)."""
+def _batches(found: Iterator[bytes], strategy: str, limit: int | None) -> Iterator[bytes]:
+    """One record per request (SingleRecord), or as many whole records as fit in ``limit``
+    bytes (MultiRecord; every record already fits alone)."""
     if strategy != "MultiRecord":
         yield from found
         return

@@ -21,7 +21,7 @@ def test_recordio_records_are_the_frames_unchanged():
 
 def test_recordio_multi_record_batches_whole_frames_under_the_limit():
     data = b"".join(frame(bytes([n]) * 90) for n in range(10))  # frames of 100 bytes
-    batches = list(payloads(records(io.BytesIO(data), "RecordIO", 350, "b/k"), "MultiRecord", 350))
+    batches = list(payloads(io.BytesIO(data), "RecordIO", "MultiRecord", 350, "b/k"))
     assert [len(batch) for batch in batches] == [300, 300, 300, 100]
     assert b"".join(batches) == data
 
@@ -39,17 +39,27 @@ def test_lines_keep_their_ends_and_the_last_may_lack_one():
 
 
 def test_single_record_sends_one_record_per_request():
-    found = records(io.BytesIO(b"1\n2\n3\n"), "Line", 10, "b/k")
-    assert list(payloads(found, "SingleRecord", 10)) == [b"1\n", b"2\n", b"3\n"]
+    found = payloads(io.BytesIO(b"1\n2\n3\n"), "Line", "SingleRecord", 10, "b/k")
+    assert list(found) == [b"1\n", b"2\n", b"3\n"]
 
 
-def test_a_line_longer_than_the_limit_fails_before_it_is_read_whole():
+def test_multi_record_lines_are_cut_at_the_last_newline_that_fits():
+    body = b"".join(b"%d,%d\n" % (n, n) for n in range(1000))
+    batches = list(payloads(io.BytesIO(body), "Line", "MultiRecord", 100, "b/k"))
+    assert b"".join(batches) == body
+    assert all(len(batch) <= 100 and batch.endswith(b"\n") for batch in batches)
+    pairs = zip(batches, batches[1:], strict=False)
+    assert all(len(a) + len(b.split(b"\n")[0]) + 1 > 100 for a, b in pairs)  # each one is full
+
+
+@pytest.mark.parametrize("strategy", ["SingleRecord", "MultiRecord"])
+def test_a_line_longer_than_the_limit_fails_before_it_is_read_whole(strategy):
     stream = io.BytesIO(b"9" * (3 * 1024 * 1024))
     with pytest.raises(TransformError, match="larger than MaxPayloadInMB"):
-        list(records(stream, "Line", 1024 * 1024, "b/k"))
+        list(payloads(stream, "Line", strategy, 1024 * 1024, "b/k"))
     assert stream.tell() <= 2 * 1024 * 1024  # stopped after the chunk that crossed the limit
 
 
 def test_an_empty_object_has_no_record():
     with pytest.raises(TransformError, match="ClientError: b/k: the input object is empty"):
-        list(records(io.BytesIO(b""), "None", None, "b/k"))
+        list(payloads(io.BytesIO(b""), "None", "SingleRecord", None, "b/k"))
