@@ -41,6 +41,7 @@ class TransformJobs:
         self.jobs = NameTable()
         self._workers: dict[str, TransformWorker] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     # ----------------------------------------------------------------- operations
 
@@ -101,9 +102,11 @@ class TransformJobs:
                     self._record(job)
 
     def shutdown(self) -> None:
-        """Kill every running job's model server (their records stay InProgress, so a
-        restart with the same state directory shows them Failed)."""
+        """Kill every running job's model server; their ends are not recorded, so their
+        records stay InProgress and a restart with the same state directory shows them
+        Failed, as after a crash."""
         with self._lock:
+            self._closed = True
             workers = list(self._workers.values())
         for worker in workers:
             worker.kill()
@@ -171,12 +174,10 @@ class TransformJobs:
             ),
         )
         with self._lock, job.lock:
-            if backend._closed or job.status != "InProgress":
-                stopped = True
-            else:
-                stopped = False
+            run = not self._closed and job.status == "InProgress"
+            if run:
                 self._workers[job.name] = worker
-        if stopped:
+        if not run:  # stopped meanwhile (or the server is closing: then nothing is recorded)
             shutil.rmtree(work_dir, ignore_errors=True)
             self._end(job, "Stopped", None)
             return
@@ -194,6 +195,8 @@ class TransformJobs:
         """The job's final status; a Stop asked for meanwhile makes any end Stopped."""
         with self._lock:
             self._workers.pop(job.name, None)
+            if self._closed:
+                return
         with job.lock:
             if job.is_terminal:
                 return

@@ -121,5 +121,28 @@ def test_transform_jobs_survive_and_one_cut_by_kill_9_comes_back_failed(tmp_path
         assert json.loads(record.read_bytes())["Describe"]["FailureReason"] == INTERRUPTED_REASON
         listed = clients.sagemaker.list_transform_jobs(StatusEquals="Failed")
         assert [s["TransformJobName"] for s in listed["TransformJobSummaries"]] == ["bt-cut"]
+        clients.sagemaker.create_model(  # models do not survive a restart
+            ModelName="bt",
+            PrimaryContainer={
+                "Image": flow.LINEAR_LEARNER_IMAGE,
+                "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+            },
+            ExecutionRoleArn=second.role_arn,
+        )
+        clients.sagemaker.create_transform_job(**{**cut, "TransformJobName": "bt-cut-2"})
+        flow.poll_until(
+            lambda: clients.sagemaker.describe_transform_job(TransformJobName="bt-cut-2"),
+            lambda answer: "TransformStartTime" in answer,
+            60,
+            0.05,
+        )
     finally:
-        stop_and_check_no_leftovers(second)
+        stop_and_check_no_leftovers(second)  # a clean stop in the middle of bt-cut-2
+
+    with local_aws.start(state_dir=tmp_path) as third:
+        sagemaker = flow.clients_for(third).sagemaker
+        answer = sagemaker.describe_transform_job(TransformJobName="bt-cut-2")
+        assert (answer["TransformJobStatus"], answer["FailureReason"]) == (
+            "Failed",
+            INTERRUPTED_REASON,
+        )
