@@ -1,4 +1,5 @@
-"""What survives a restart with ``--state-dir``: S3 buckets and objects, finished training jobs.
+"""What survives a restart with ``--state-dir``: S3 buckets and objects, finished training jobs,
+transform jobs.
 
 Every change is on disk before it is acknowledged (``durable_s3`` writes S3 through as moto
 makes each change; the SageMaker backend records a job as it finishes). Layout under the
@@ -8,6 +9,8 @@ state directory::
     s3/<bucket>/bucket.json              {"name": ..., "region": ...}, written at CreateBucket
     s3/<bucket>/objects/<sha256(key)>    one object: a header line, then the object's bytes
     training-jobs/<region>/<job>.json    the job's request and last DescribeTrainingJob answer
+    transform-jobs/<region>/<job>.json   the job's request and DescribeTransformJob answer, written
+                                         at Create and at each status change
 
 An object file starts with one line of JSON, ``{"key": ..., "size": ..., "sha256": ...}``
 (the key, and the byte count and SHA-256 hex digest of what follows), then the bytes; its name
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .sagemaker.training import TrainingJob
+from .sagemaker.transform import TransformJob
 
 log = logging.getLogger("local_aws.state")
 
@@ -175,27 +179,36 @@ class StateDir:
 
     # ----------------------------------------------------------------- training jobs
 
-    def record_job(self, region: str, job: TrainingJob) -> None:
-        """Write a finished job's record, durably; the caller holds ``job.lock``.
+    def record_job(self, region: str, job: TrainingJob | TransformJob) -> None:
+        """Write a job's record (in its kind's ``STATE_FOLDER``), durably; the caller holds
+        ``job.lock``.
 
-        A failure to write is logged (the job stays finished in memory) rather than raised
-        into the worker thread that reported the job's end.
+        A failure to write is logged (the job stays as it is in memory) rather than raised
+        into the thread that reported the job's change.
         """
-        folder = self.root / "training-jobs" / region
+        folder = self.root / job.STATE_FOLDER / region
         try:
             _make_folder(folder)
             _write_file(folder / f"{job.name}.json", json.dumps(job.to_record()).encode())
             _fsync_folder(folder)
         except OSError as error:
-            log.error("state dir: could not record training job %s: %s", job.name, error)
+            log.error("state dir: could not record job %s: %s", job.name, error)
 
     def finished_jobs(self, region: str) -> list[TrainingJob]:
-        """The jobs recorded for ``region``; damaged records are reported and skipped."""
-        folder = self.root / "training-jobs" / region
+        """The training jobs recorded for ``region``; damaged records are reported, skipped."""
+        return self._jobs(region, TrainingJob)
+
+    def transform_jobs(self, region: str) -> list[TransformJob]:
+        """The transform jobs recorded for ``region`` (one InProgress when the server died
+        comes back Failed); damaged records are reported and skipped."""
+        return self._jobs(region, TransformJob)
+
+    def _jobs(self, region: str, kind: type) -> list:
+        folder = self.root / kind.STATE_FOLDER / region
         jobs = []
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
-                jobs.append(TrainingJob.from_record(json.loads(path.read_bytes())))
+                jobs.append(kind.from_record(json.loads(path.read_bytes())))
             except (OSError, ValueError, KeyError, TypeError) as error:
                 _report(path, error)
         for path in folder.glob(f"{TEMPORARY_PREFIX}*") if folder.is_dir() else []:

@@ -89,6 +89,8 @@ class LocalAWSApp:
                 if self.state is not None:
                     for job in self.state.finished_jobs(region):
                         backend.adopt_finished_job(job)
+                    for job in self.state.transform_jobs(region):
+                        backend.transform.adopt(job)
                 self._backends[region] = backend
             return backend
 

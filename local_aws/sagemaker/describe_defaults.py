@@ -17,6 +17,8 @@ Where each default comes from:
 - botocore's service model documents ``OutputDataConfig.CompressionType`` "Defaults to gzip",
   ``StoppingCondition.MaxRuntimeInSeconds`` "The default value is 1 day" and
   ``ProductionVariant.InitialVariantWeight`` "If unspecified, it defaults to 1.0".
+- AWS's TransformInput reference: ``SplitType`` and ``CompressionType`` "The default value is
+  None" (DescribeTransformJob shows ``"None"``).
 - Our choices, where nothing public says: ``ResourceConfig.VolumeSizeInGB`` 30 (the SageMaker
   SDK's default), ``S3DataDistributionType`` ``FullyReplicated`` (the SDK's default), a
   container's ``Mode`` ``SingleModel`` (the only mode served here).
@@ -79,4 +81,12 @@ def endpoint_config_request(request: dict) -> dict:
     filled = copy.deepcopy(request)
     for variant in filled["ProductionVariants"]:
         variant.setdefault("InitialVariantWeight", 1.0)
+    return filled
+
+
+def transform_job_request(request: dict) -> dict:
+    """A copy of a CreateTransformJob request with SageMaker's defaults filled in."""
+    filled = copy.deepcopy(request)
+    filled["TransformInput"].setdefault("SplitType", "None")
+    filled["TransformInput"].setdefault("CompressionType", "None")
     return filled

@@ -37,6 +37,7 @@ from .hosting import (
 from .names import NameTable
 from .tags import TagStore
 from .training import TrainingJob, is_linear_learner_image
+from .transform_jobs import TransformJobs
 
 MAX_INVOCATION_BYTES = 6_291_456
 """InvokeEndpoint's payload limit (6 MB), refused by the HTTP layer before it is read."""
@@ -54,8 +55,9 @@ class SageMakerBackend:
     """SageMaker resources of one account in one region.
 
     ``work_root`` holds the working folders of jobs and endpoints; ``on_job_finished`` is
-    called with each training job that reaches a final status, holding ``job.lock`` (used
-    to persist it before DescribeTrainingJob can answer the final status).
+    called with each training job that reaches a final status, and with each transform job
+    whenever its status changes, holding ``job.lock`` (used to persist it before a Describe
+    can answer that status). Transform jobs are ``self.transform`` (``transform_jobs``).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class SageMakerBackend:
         self.endpoint_configs = NameTable()
         self.endpoints = NameTable()
         self.tags = TagStore()
+        self.transform = TransformJobs(self)
         self._workers: dict[str, TrainingWorker] = {}
         self._lock = threading.RLock()
         self._serial = itertools.count(1)
@@ -304,6 +307,9 @@ class SageMakerBackend:
         if worker is not None:
             worker.stop()
         return {}
+
+    def list_transform_jobs(self, request: dict) -> dict:
+        return _list_answer(self.transform.jobs, request, "TransformJobSummaries")
 
     # ----------------------------------------------------------------- models
 
@@ -595,6 +601,7 @@ class SageMakerBackend:
             endpoints = list(self.endpoints.values())
         for worker in workers:
             worker.kill()
+        self.transform.shutdown()
         for endpoint in endpoints:
             with endpoint.lock:
                 serving, endpoint.serving = endpoint.serving, None

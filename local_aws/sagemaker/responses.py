@@ -14,6 +14,14 @@ from .models import SageMakerBackend
 
 log = logging.getLogger(__name__)
 
+TRANSFORM_OPERATIONS = {
+    "CreateTransformJob": lambda backend, p: backend.transform.create(p),
+    "DescribeTransformJob": lambda backend, p: backend.transform.describe(p["TransformJobName"]),
+    "ListTransformJobs": lambda backend, p: backend.list_transform_jobs(p),
+    "StopTransformJob": lambda backend, p: backend.transform.stop(p["TransformJobName"]),
+}
+"""Batch transform's operations (their answers are checked by tests/local_aws/test_transform.py)."""
+
 OPERATIONS = {
     "CreateTrainingJob": lambda backend, p: backend.create_training_job(p),
     "DescribeTrainingJob": lambda backend, p: backend.describe_training_job(p["TrainingJobName"]),
@@ -36,6 +44,7 @@ OPERATIONS = {
     "ListEndpoints": lambda backend, p: backend.list_endpoints(p),
     "UpdateEndpoint": lambda backend, p: backend.update_endpoint(p),
     "DeleteEndpoint": lambda backend, p: backend.delete_endpoint(p["EndpointName"]),
+    **TRANSFORM_OPERATIONS,
     "AddTags": lambda backend, p: backend.tags.add(p["ResourceArn"], p["Tags"]),
     "ListTags": lambda backend, p: backend.tags.list(
         p["ResourceArn"], p.get("MaxResults"), p.get("NextToken")

@@ -47,6 +47,9 @@ def is_linear_learner_image(image: str) -> bool:
 class TrainingJob:
     """One training job: its request, statuses, timings, metrics and artifacts."""
 
+    STATE_FOLDER = "training-jobs"
+    """Where ``--state-dir`` keeps the records of finished training jobs (``persistence``)."""
+
     def __init__(self, request: dict, arn: str):
         now = time.time()
         self.request = describe_defaults.training_job_request(request)

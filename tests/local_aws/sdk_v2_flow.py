@@ -11,11 +11,13 @@ Steps: a plain ``sagemaker.Session()`` (default bucket from the SDK config, no S
 ``Session.upload_data``, ``Estimator`` (``image_uris`` linear-learner, role from the SDK
 config) ``fit`` with CSV ``TrainingInput`` channels and tags, ``TrainingJobAnalytics``,
 ``deploy``, ``Predictor.predict`` with ``CSVSerializer`` / ``JSONDeserializer``, delete,
-``Estimator.attach`` and ListTags.
+``Estimator.attach``, ListTags, and batch transform with ``estimator.transformer(...)
+.transform(..., wait=True, logs=True)``.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import tempfile
@@ -132,6 +134,24 @@ def main() -> None:
     arn = described["TrainingJobArn"]
     tags = session.sagemaker_client.list_tags(ResourceArn=arn)["Tags"]
     check(all(tag in tags for tag in TAGS), f"tags {tags}")
+
+    step("estimator.transformer(...).transform(CSV split by line, wait=True, logs=True)")
+    rows = "1.0,2.0\n2.0,0.0\n0.5,0.5\n"
+    batch = session.upload_string_as_file_body(rows, bucket, "sdk-v2/batch/rows.csv")
+    transformer = estimator.transformer(
+        instance_count=1,
+        instance_type="ml.m4.xlarge",
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="application/jsonlines",
+        output_path=f"s3://{bucket}/sdk-v2/predictions",
+    )
+    transformer.transform(batch, content_type="text/csv", split_type="Line", wait=True, logs=True)
+    status = session.describe_transform_job(transformer.latest_transform_job.name)
+    check(status["TransformJobStatus"] == "Completed", "transform job Completed")
+    out = session.read_s3_file(bucket, "sdk-v2/predictions/rows.csv.out")
+    scores = [json.loads(line)["score"] for line in out.splitlines()]
+    check(np.allclose(scores, [0.0, 7.0, 1.5], atol=1.0), f"batch scores {scores}")
 
     check(REFUSED == [], "no host other than the loopback address was looked up")
 

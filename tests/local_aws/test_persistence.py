@@ -1,14 +1,20 @@
-"""``--state-dir``: S3 objects and finished training jobs survive a restart; the rest does not."""
+"""``--state-dir``: S3 objects, finished training jobs and transform jobs survive a restart;
+the rest does not."""
 
 from __future__ import annotations
 
+import json
+
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 
 import local_aws
+from local_aws.sagemaker.transform import INTERRUPTED_REASON
 
 from . import flow
 from .conftest import stop_and_check_no_leftovers
+from .test_transform import features_csv, job_request, wait
 
 
 def test_s3_objects_and_finished_jobs_survive_a_restart(tmp_path):
@@ -47,3 +53,96 @@ def test_s3_objects_and_finished_jobs_survive_a_restart(tmp_path):
         assert caught.value.response["Error"]["Code"] == "ResourceInUse"
     finally:
         stop_and_check_no_leftovers(second)
+
+
+def test_transform_jobs_survive_and_one_cut_by_kill_9_comes_back_failed(tmp_path):
+    first = local_aws.start(state_dir=tmp_path)
+    try:
+        clients = flow.clients_for(first)
+        channels = flow.upload_dataset(clients.s3, first.bucket, "bt")
+        request = flow.training_job_request(
+            "bt-train", first.role_arn, channels, f"s3://{first.bucket}/bt/out"
+        )
+        trained = flow.train(clients.sagemaker, request)
+        clients.sagemaker.create_model(
+            ModelName="bt",
+            PrimaryContainer={
+                "Image": flow.LINEAR_LEARNER_IMAGE,
+                "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+            },
+            ExecutionRoleArn=first.role_arn,
+        )
+        clients.s3.put_object(Bucket=first.bucket, Key="bt/in/a.csv", Body=features_csv(5, 1))
+        clients.s3.put_object(
+            Bucket=first.bucket, Key="bt/long/b.csv", Body=features_csv(50_000, 2)
+        )
+        done = job_request(
+            "bt-done", "bt", f"s3://{first.bucket}/bt/in/", f"s3://{first.bucket}/bt/pred"
+        )
+        clients.sagemaker.create_transform_job(**done, Tags=[{"Key": "k", "Value": "v"}])
+        finished = wait(clients.sagemaker, "bt-done")
+        assert finished["TransformJobStatus"] == "Completed", finished.get("FailureReason")
+        cut = job_request(
+            "bt-cut",
+            "bt",
+            f"s3://{first.bucket}/bt/long/",
+            f"s3://{first.bucket}/bt/pred-cut",
+            BatchStrategy="SingleRecord",
+            MaxConcurrentTransforms=1,
+        )
+        clients.sagemaker.create_transform_job(**cut)
+        flow.poll_until(
+            lambda: clients.sagemaker.describe_transform_job(TransformJobName="bt-cut"),
+            lambda answer: "TransformStartTime" in answer,
+            60,
+            0.05,
+        )
+        descendants = psutil.Process(first.pid).children(recursive=True)
+    finally:
+        first.process.kill()  # kill -9 in the middle of bt-cut
+        first.stop()
+    _, alive = psutil.wait_procs(descendants, timeout=10)
+    assert not alive, f"the model server outlived the killed emulator: {alive}"
+
+    second = local_aws.start(state_dir=tmp_path)
+    try:
+        clients = flow.clients_for(second)
+        again = clients.sagemaker.describe_transform_job(TransformJobName="bt-done")
+        assert again == {**finished, "ResponseMetadata": again["ResponseMetadata"]}
+        out = clients.s3.get_object(Bucket=second.bucket, Key="bt/pred/a.csv.out")["Body"].read()
+        assert len(json.loads(out)["predictions"]) == 5
+        assert clients.sagemaker.list_tags(ResourceArn=again["TransformJobArn"])["Tags"] == [
+            {"Key": "k", "Value": "v"}
+        ]
+        failed = clients.sagemaker.describe_transform_job(TransformJobName="bt-cut")
+        assert failed["TransformJobStatus"] == "Failed"
+        assert failed["FailureReason"] == INTERRUPTED_REASON
+        record = tmp_path / "transform-jobs" / second.region / "bt-cut.json"
+        assert json.loads(record.read_bytes())["Describe"]["FailureReason"] == INTERRUPTED_REASON
+        listed = clients.sagemaker.list_transform_jobs(StatusEquals="Failed")
+        assert [s["TransformJobName"] for s in listed["TransformJobSummaries"]] == ["bt-cut"]
+        clients.sagemaker.create_model(  # models do not survive a restart
+            ModelName="bt",
+            PrimaryContainer={
+                "Image": flow.LINEAR_LEARNER_IMAGE,
+                "ModelDataUrl": trained["ModelArtifacts"]["S3ModelArtifacts"],
+            },
+            ExecutionRoleArn=second.role_arn,
+        )
+        clients.sagemaker.create_transform_job(**{**cut, "TransformJobName": "bt-cut-2"})
+        flow.poll_until(
+            lambda: clients.sagemaker.describe_transform_job(TransformJobName="bt-cut-2"),
+            lambda answer: "TransformStartTime" in answer,
+            60,
+            0.05,
+        )
+    finally:
+        stop_and_check_no_leftovers(second)  # a clean stop in the middle of bt-cut-2
+
+    with local_aws.start(state_dir=tmp_path) as third:
+        sagemaker = flow.clients_for(third).sagemaker
+        answer = sagemaker.describe_transform_job(TransformJobName="bt-cut-2")
+        assert (answer["TransformJobStatus"], answer["FailureReason"]) == (
+            "Failed",
+            INTERRUPTED_REASON,
+        )

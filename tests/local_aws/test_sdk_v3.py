@@ -52,3 +52,44 @@ def test_lab_flow_with_sdk_v3(aws, offline, caplog):
     endpoint.wait_for_delete(poll=1, timeout=60)
     assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
     assert offline == [], f"the SDK tried to reach {offline}"
+
+
+def test_batch_transform_with_sdk_v3_transformer(aws, offline, caplog):
+    """``sagemaker.core.transformer.Transformer`` unchanged: transform(wait=True, logs=True)."""
+    from sagemaker.core.transformer import Transformer
+
+    s3 = boto3.client("s3")
+    flow.upload_dataset(s3, aws.bucket, "sdk-bt")
+    trainer = flow.sdk_model_trainer(aws, "sdk-bt", "flights-bt")
+    trainer.train(wait=True, logs=False)
+    artifact = trainer._latest_training_job.model_artifacts.s3_model_artifacts
+    boto3.client("sagemaker").create_model(
+        ModelName="sdk-bt",
+        PrimaryContainer={"Image": flow.LINEAR_LEARNER_IMAGE, "ModelDataUrl": artifact},
+        ExecutionRoleArn=aws.role_arn,
+    )
+    s3.put_object(Bucket=aws.bucket, Key="sdk-bt/batch/rows.csv", Body=b"1.0,2.0\n0.5,0.5\n")
+    transformer = Transformer(
+        model_name="sdk-bt",
+        instance_count=1,
+        instance_type="ml.m4.xlarge",
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="application/jsonlines",
+        output_path=f"s3://{aws.bucket}/sdk-bt/predictions",
+    )
+    with caplog.at_level(logging.INFO):
+        transformer.transform(
+            f"s3://{aws.bucket}/sdk-bt/batch/",
+            content_type="text/csv",
+            split_type="Line",
+            wait=True,
+            logs=True,
+        )
+    job = transformer.latest_transform_job
+    job.refresh()
+    assert job.transform_job_status == "Completed"
+    assert "Serving on http://" in caplog.text  # the model server's log, read by the SDK
+    out = s3.get_object(Bucket=aws.bucket, Key="sdk-bt/predictions/rows.csv.out")["Body"].read()
+    assert [set(json.loads(line)) for line in out.decode().splitlines()] == [{"score"}] * 2
+    assert offline == [], f"the SDK tried to reach {offline}"
