@@ -1,4 +1,5 @@
-"""What survives a restart with ``--state-dir``: S3 buckets and objects, finished training jobs.
+"""What survives a restart with ``--state-dir``: S3 buckets and objects, finished training jobs,
+hyperparameter tuning jobs.
 
 Every change is on disk before it is acknowledged (``durable_s3`` writes S3 through as moto
 makes each change; the SageMaker backend records a job as it finishes). Layout under the
@@ -8,6 +9,9 @@ state directory::
     s3/<bucket>/bucket.json              {"name": ..., "region": ...}, written at CreateBucket
     s3/<bucket>/objects/<sha256(key)>    one object: a header line, then the object's bytes
     training-jobs/<region>/<job>.json    the job's request and last DescribeTrainingJob answer
+    tuning-jobs/<region>/<job>.json      a tuning job's request, status and training jobs,
+                                         rewritten at each change (a job read back InProgress
+                                         was cut short by the server's end: it reads Failed)
 
 An object file starts with one line of JSON, ``{"key": ..., "size": ..., "sha256": ...}``
 (the key, and the byte count and SHA-256 hex digest of what follows), then the bytes; its name
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .sagemaker.training import TrainingJob
+from .sagemaker.tuning import TuningJob
 
 log = logging.getLogger("local_aws.state")
 
@@ -176,31 +181,46 @@ class StateDir:
     # ----------------------------------------------------------------- training jobs
 
     def record_job(self, region: str, job: TrainingJob) -> None:
-        """Write a finished job's record, durably; the caller holds ``job.lock``.
-
-        A failure to write is logged (the job stays finished in memory) rather than raised
-        into the worker thread that reported the job's end.
-        """
-        folder = self.root / "training-jobs" / region
-        try:
-            _make_folder(folder)
-            _write_file(folder / f"{job.name}.json", json.dumps(job.to_record()).encode())
-            _fsync_folder(folder)
-        except OSError as error:
-            log.error("state dir: could not record training job %s: %s", job.name, error)
+        """Write a finished job's record, durably; the caller holds ``job.lock``."""
+        self._record(self.root / "training-jobs" / region, job.name, job.to_record())
 
     def finished_jobs(self, region: str) -> list[TrainingJob]:
         """The jobs recorded for ``region``; damaged records are reported and skipped."""
-        folder = self.root / "training-jobs" / region
-        jobs = []
+        return self._records(self.root / "training-jobs" / region, TrainingJob.from_record)
+
+    def record_tuning_job(self, region: str, job: TuningJob) -> None:
+        """Write a tuning job's record as it is now, durably; the caller holds ``job.lock``."""
+        self._record(self.root / "tuning-jobs" / region, job.name, job.to_record())
+
+    def tuning_jobs(self, region: str) -> list[TuningJob]:
+        """The tuning jobs recorded for ``region`` (one cut short by a stop reads Failed);
+        damaged records are reported and skipped."""
+        return self._records(self.root / "tuning-jobs" / region, TuningJob.from_record)
+
+    @staticmethod
+    def _record(folder: Path, name: str, record: dict) -> None:
+        """Write ``folder/<name>.json``, durably. A failure to write is logged (the job goes
+        on in memory) rather than raised into the thread that reported the change."""
+        try:
+            _make_folder(folder)
+            _write_file(folder / f"{name}.json", json.dumps(record).encode())
+            _fsync_folder(folder)
+        except OSError as error:
+            log.error("state dir: could not record %s in %s: %s", name, folder, error)
+
+    @staticmethod
+    def _records(folder: Path, from_record) -> list:
+        """``from_record(...)`` of every record in ``folder``; damaged ones are reported and
+        skipped, leftover temporary files removed."""
+        found = []
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
-                jobs.append(TrainingJob.from_record(json.loads(path.read_bytes())))
+                found.append(from_record(json.loads(path.read_bytes())))
             except (OSError, ValueError, KeyError, TypeError) as error:
                 _report(path, error)
         for path in folder.glob(f"{TEMPORARY_PREFIX}*") if folder.is_dir() else []:
             _remove(path)
-        return jobs
+        return found
 
 
 def _lock(root: Path) -> int:

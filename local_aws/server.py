@@ -89,6 +89,11 @@ class LocalAWSApp:
                 if self.state is not None:
                     for job in self.state.finished_jobs(region):
                         backend.adopt_finished_job(job)
+                    for tuning_job in self.state.tuning_jobs(region):
+                        backend.tuning.adopt(tuning_job)
+                    backend.tuning.on_change = functools.partial(
+                        self.state.record_tuning_job, region
+                    )
                 self._backends[region] = backend
             return backend
 
