@@ -170,12 +170,12 @@ def _bounds(item: dict, kind: str, parse_number) -> tuple:
 
 
 def _integer(item: dict) -> Range:
-    low, high, scaling = _bounds(item, "Integer", int)
-    if scaling == "ReverseLogarithmic":
+    if item.get("ScalingType") == "ReverseLogarithmic":
         raise ValidationException(
             f"IntegerParameterRange '{item['Name']}': ReverseLogarithmic scaling is not "
             "supported for integer ranges."
         )
+    low, high, scaling = _bounds(item, "Integer", int)
     distribution = optuna.distributions.IntDistribution(low, high, log=scaling == "Logarithmic")
     return Range(item["Name"], "Integer", distribution)
 
@@ -204,4 +204,13 @@ def _sampler(strategy: str, ranges: list[Range], seed: int | None):
     if strategy == "Bayesian":
         return optuna.samplers.TPESampler(seed=seed)
     grid = {item.name: list(item.distribution.choices) for item in ranges}
-    return optuna.samplers.GridSampler(grid, seed=seed)
+    return _AskTellGridSampler(grid, seed=seed)
+
+
+class _AskTellGridSampler(optuna.samplers.GridSampler):
+    """optuna's GridSampler for ask/tell use: its ``after_trial`` stops an ``optimize()`` loop
+    once the grid is covered, which raises outside one; a tuning job stops by itself after
+    ``max_jobs`` trials, the grid's size."""
+
+    def after_trial(self, study, trial, state, values) -> None:
+        return None
