@@ -18,12 +18,15 @@ FLOW = Path(__file__).with_name("sdk_v2_flow.py")
 SDK_V2_PYTHON = os.environ.get("SDK_V2_PYTHON")
 
 
-@pytest.mark.skipif(
+NEEDS_SDK_V2 = pytest.mark.skipif(
     not SDK_V2_PYTHON,
     reason="SDK_V2_PYTHON is unset: point it at the python of a venv built from "
     "requirements-sdk-v2.txt (SageMaker SDK v2 cannot share this venv with v3)",
 )
-def test_sdk_v2_estimator_analytics_deploy_predict_attach(aws, tmp_path):
+
+
+def run_flow(aws, tmp_path, *arguments: str) -> str:
+    """Run ``sdk_v2_flow.py arguments`` in the emulator's client environment; its output."""
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),  # no ~/.aws or ~/.config/sagemaker of the user's
@@ -31,7 +34,7 @@ def test_sdk_v2_estimator_analytics_deploy_predict_attach(aws, tmp_path):
         **aws.env,
     }
     done = subprocess.run(
-        [SDK_V2_PYTHON, str(FLOW)],
+        [SDK_V2_PYTHON, str(FLOW), *arguments],
         env=environment,
         cwd=tmp_path,
         capture_output=True,
@@ -40,3 +43,15 @@ def test_sdk_v2_estimator_analytics_deploy_predict_attach(aws, tmp_path):
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-6000:]
     assert "ok: no host other than the loopback address was looked up" in done.stdout
+    return done.stdout
+
+
+@NEEDS_SDK_V2
+def test_sdk_v2_estimator_analytics_deploy_predict_attach(aws, tmp_path):
+    run_flow(aws, tmp_path)
+
+
+@NEEDS_SDK_V2
+def test_sdk_v2_hyperparameter_tuner_fit_analytics_deploy_predict(aws, tmp_path):
+    output = run_flow(aws, tmp_path, "tuning")
+    assert "ok: the best job has the lowest objective" in output
