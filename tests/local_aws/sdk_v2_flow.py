@@ -67,6 +67,18 @@ def regression_csv(path: Path, rows: int, seed: int) -> None:
     np.savetxt(path, np.column_stack([labels, features]), delimiter=",", fmt="%.6f")
 
 
+def upload_channels(session, prefix: str, channels: tuple, rows: int) -> dict:
+    """Upload a CSV of ``rows`` rows per channel under ``prefix``; channel -> TrainingInput."""
+    inputs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for seed, channel in enumerate(channels):
+            local = Path(folder) / f"{channel}.csv"
+            regression_csv(local, rows, seed)
+            uri = session.upload_data(str(local), session.default_bucket(), f"{prefix}/{channel}")
+            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    return inputs
+
+
 def main() -> None:
     step("sagemaker.Session() and its default bucket (from the SDK config, no STS)")
     session = sagemaker.Session()
@@ -74,13 +86,7 @@ def main() -> None:
     check(bucket.startswith("sagemaker-"), f"default bucket {bucket}")
 
     step("Session.upload_data: train and test CSV")
-    inputs = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for seed, channel in enumerate(("train", "test")):
-            local = Path(folder) / f"{channel}.csv"
-            regression_csv(local, 2000, seed)
-            uri = session.upload_data(str(local), bucket, f"sdk-v2/{channel}")
-            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    inputs = upload_channels(session, "sdk-v2", ("train", "test"), 2000)
     uploaded = sorted(session.list_s3_files(bucket, "sdk-v2/"))
     check(uploaded == ["sdk-v2/test/test.csv", "sdk-v2/train/train.csv"], f"uploaded {uploaded}")
 
@@ -153,13 +159,7 @@ def tuning() -> None:
     session = sagemaker.Session()
     bucket = session.default_bucket()
     step("Session.upload_data: train and validation CSV")
-    inputs = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for seed, channel in enumerate(("train", "validation")):
-            local = Path(folder) / f"{channel}.csv"
-            regression_csv(local, 300, seed)
-            uri = session.upload_data(str(local), bucket, f"sdk-v2-tuning/{channel}")
-            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    inputs = upload_channels(session, "sdk-v2-tuning", ("train", "validation"), 300)
 
     step("HyperparameterTuner(estimator, 3 jobs, 2 at a time).fit")
     estimator = Estimator(

@@ -14,6 +14,7 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
+from local_aws.sagemaker import tuning_space
 from local_aws.sagemaker.responses import OPERATIONS
 
 from . import flow, tuning_flow
@@ -374,6 +375,45 @@ def test_missing_tuning_job_is_resource_not_found(clients):
     ):
         with pytest.raises(clients.sagemaker.exceptions.ResourceNotFound, match="no-such-tuning"):
             call(HyperParameterTuningJobName="no-such-tuning")
+
+
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
+def test_random_seed_makes_the_proposals_reproducible(strategy):
+    def proposals(seed: int) -> list[dict]:
+        config = {
+            "Strategy": strategy,
+            "RandomSeed": seed,
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "test:mse"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 12, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {
+                        "Name": "wd",
+                        "MinValue": "0",
+                        "MaxValue": "0.99",
+                        "ScalingType": "ReverseLogarithmic",
+                    }
+                ],
+                "IntegerParameterRanges": [
+                    {"Name": "mini_batch_size", "MinValue": "10", "MaxValue": "500"}
+                ],
+            },
+        }
+        ranges, jobs = tuning_space.parse(config)
+        space = tuning_space.SearchSpace(config, ranges)
+        found = []
+        for number in range(jobs):  # past TPE's 10 random start-up trials
+            trial, tuned = space.ask()
+            space.tell(trial, float(tuned["wd"]) + number)
+            found.append(tuned)
+        return found
+
+    first = proposals(5)
+    assert first == proposals(5)
+    assert first != proposals(6)
+    assert all(
+        0 <= float(p["wd"]) <= 0.99 and 10 <= int(p["mini_batch_size"]) <= 500 for p in first
+    )
 
 
 def test_every_tuning_operation_answer_was_validated(response_checker):
