@@ -223,6 +223,8 @@ class TuningJob:
     number of combinations). Hold ``lock`` to read or change it.
     """
 
+    STATE_FOLDER = "tuning-jobs"
+
     def __init__(self, request: dict, arn: str, max_jobs: int):
         now = time.time()
         self.request = request
