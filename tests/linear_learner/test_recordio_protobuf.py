@@ -443,3 +443,27 @@ def test_the_first_bad_record_is_named_whichever_path_reads_it():
     with pytest.raises(recordio_protobuf.RecordProblem) as failure:
         list(recordio_protobuf.read_blocks(io.BytesIO(frames(*records)), 2, 30, True))
     assert str(failure.value).startswith("record 13: cannot copy sequence with size 3")
+
+
+def test_classifier_answers_as_protobuf_carry_score_and_predicted_label():
+    """A classifier's predictions (``artifact.LinearModel.predictions``) with Accept
+    RecordIO-protobuf: one Record per row, ``score`` and ``predicted_label`` in its label map."""
+    binary = {"score": np.array([0.2, 0.9]), "predicted_label": np.array([0, 1])}
+    multiclass = {"score": np.array([[0.1, 0.7, 0.2]]), "predicted_label": np.array([1])}
+    for predictions, expected in [
+        (
+            binary,
+            [
+                {"score": [0.2], "predicted_label": [0.0]},
+                {"score": [0.9], "predicted_label": [1.0]},
+            ],
+        ),
+        (multiclass, [{"score": [0.1, 0.7, 0.2], "predicted_label": [1.0]}]),
+    ]:
+        body = payloads.encode_predictions(payloads.RECORDIO_PROTOBUF, predictions)
+        records = [Record.FromString(p) for p in recordio.read_frames(io.BytesIO(body))]
+        labels = [
+            {key: list(value.float32_tensor.values) for key, value in r.label.items()}
+            for r in records
+        ]
+        assert labels == [{k: pytest.approx(v) for k, v in row.items()} for row in expected]

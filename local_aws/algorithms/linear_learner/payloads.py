@@ -142,10 +142,7 @@ def decode_recordio_protobuf(body: bytes, feature_dim: int) -> np.ndarray:
 def encode(media_type: str, scores: np.ndarray) -> bytes:
     """The response body for ``scores`` of shape (n_rows,), as ``JSON``, ``JSONLINES`` or
     ``RECORDIO_PROTOBUF``."""
-    finite = np.isfinite(scores)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0]) + 1
-        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
+    _check_finite(scores)
     if media_type == RECORDIO_PROTOBUF:
         return recordio_protobuf.encode_predictions({"score": s} for s in scores.tolist())
     if media_type == JSONLINES:
@@ -156,22 +153,30 @@ def encode(media_type: str, scores: np.ndarray) -> bytes:
 def encode_predictions(media_type: str, predictions: dict[str, np.ndarray]) -> bytes:
     """The response body for ``predictions`` (``artifact.LinearModel.predictions``): a
     ``score`` array of shape (n_rows,) or (n_rows, num_classes), and for a classifier
-    ``predicted_label`` (n_rows,) integers; as ``JSON`` or ``JSONLINES``."""
+    ``predicted_label`` (n_rows,) integers; as ``JSON``, ``JSONLINES`` or ``RECORDIO_PROTOBUF``."""
     scores = predictions["score"]
     if "predicted_label" not in predictions:
         return encode(media_type, scores)
-    finite = np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0]) + 1
-        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
+    _check_finite(scores)
     labels = predictions["predicted_label"].tolist()
     rows = [
         {"score": score, "predicted_label": label}
         for score, label in zip(scores.tolist(), labels, strict=True)
     ]
+    if media_type == RECORDIO_PROTOBUF:
+        return recordio_protobuf.encode_predictions(rows)
     if media_type == JSONLINES:
         return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
     return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
+
+
+def _check_finite(scores: np.ndarray) -> None:
+    """PayloadError naming the first row (from 1) of ``scores`` (n_rows,) or (n_rows, k) that
+    holds an infinite or NaN score."""
+    finite = np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0]) + 1
+        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
 
 
 def join_numbers(values: np.ndarray, separator: str) -> str:
