@@ -256,6 +256,11 @@ def test_a_record_without_the_values_feature_is_named():
     assert (
         str(failure.value) == "record 1: features[\"values\"] is missing (keys present: 'pixels')"
     )
+    record = Record()
+    record.features["values"].bytes.value.append(b"\x89PNG")
+    with pytest.raises(recordio_protobuf.RecordProblem) as failure:
+        list(recordio_protobuf.read_blocks(io.BytesIO(frames(record)), None, 10, False))
+    assert str(failure.value) == 'record 1: features["values"] holds bytes, not a numeric tensor'
 
 
 # --- training -----------------------------------------------------------------------------------
