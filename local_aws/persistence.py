@@ -1,5 +1,5 @@
 """What survives a restart with ``--state-dir``: S3 buckets and objects, finished training jobs,
-transform jobs.
+transform jobs, hyperparameter tuning jobs.
 
 Every change is on disk before it is acknowledged (``durable_s3`` writes S3 through as moto
 makes each change; the SageMaker backend records a job as it finishes). Layout under the
@@ -11,6 +11,9 @@ state directory::
     training-jobs/<region>/<job>.json    the job's request and last DescribeTrainingJob answer
     transform-jobs/<region>/<job>.json   the job's request and DescribeTransformJob answer, written
                                          at Create and at each status change
+    tuning-jobs/<region>/<job>.json      a tuning job's request, status and training jobs,
+                                         rewritten at each change (a job read back InProgress
+                                         was cut short by the server's end: it reads Failed)
 
 An object file starts with one line of JSON, ``{"key": ..., "size": ..., "sha256": ...}``
 (the key, and the byte count and SHA-256 hex digest of what follows), then the bytes; its name
@@ -47,6 +50,7 @@ from pathlib import Path
 
 from .sagemaker.training import TrainingJob
 from .sagemaker.transform import TransformJob
+from .sagemaker.tuning import TuningJob
 
 log = logging.getLogger("local_aws.state")
 
@@ -179,7 +183,7 @@ class StateDir:
 
     # ----------------------------------------------------------------- training jobs
 
-    def record_job(self, region: str, job: TrainingJob | TransformJob) -> None:
+    def record_job(self, region: str, job: TrainingJob | TransformJob | TuningJob) -> None:
         """Write a job's record (in its kind's ``STATE_FOLDER``), durably; the caller holds
         ``job.lock``.
 
@@ -202,6 +206,11 @@ class StateDir:
         """The transform jobs recorded for ``region`` (one InProgress when the server died
         comes back Failed); damaged records are reported and skipped."""
         return self._jobs(region, TransformJob)
+
+    def tuning_jobs(self, region: str) -> list[TuningJob]:
+        """The tuning jobs recorded for ``region`` (one InProgress when the server died comes
+        back Failed); damaged records are reported and skipped."""
+        return self._jobs(region, TuningJob)
 
     def _jobs(self, region: str, kind: type) -> list:
         folder = self.root / kind.STATE_FOLDER / region

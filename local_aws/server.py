@@ -91,6 +91,9 @@ class LocalAWSApp:
                         backend.adopt_finished_job(job)
                     for job in self.state.transform_jobs(region):
                         backend.transform.adopt(job)
+                    for tuning_job in self.state.tuning_jobs(region):
+                        backend.tuning.adopt(tuning_job)
+                    backend.tuning.on_change = functools.partial(self.state.record_job, region)
                 self._backends[region] = backend
             return backend
 

@@ -31,6 +31,14 @@ class ResourceInUse(SageMakerError):
     status = 400
 
 
+class ResourceNotFound(SageMakerError):
+    """The named resource does not exist, for the operations whose model declares this error
+    and whose AWS answer is not known to be a ValidationException instead (400)."""
+
+    code = "ResourceNotFound"
+    status = 400
+
+
 class UnknownOperation(SageMakerError):
     """The operation is not one the emulator serves (400, so the SDK does not retry it)."""
 

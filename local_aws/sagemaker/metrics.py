@@ -1,7 +1,10 @@
 """linear-learner's metric definitions, and the final values a training log yields.
 
-The regexes are those SageMaker attaches to the built-in linear-learner image; the value of
-a metric is its last match in the log, reported in DescribeTrainingJob's FinalMetricDataList.
+The regexes are those SageMaker attaches to the built-in linear-learner image (reference
+training log §8), plus ``{train,validation,test}:roc_auc_score``, our addition in the same
+pattern: the real container logs ``roc_auc_score <score>=`` lines (since late 2020) but the
+published 2020 definitions do not capture them. The value of a metric is its last match in the
+log, reported in DescribeTrainingJob's FinalMetricDataList.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def _definitions() -> list[tuple[str, str]]:
         "binary_f_beta": r"binary_f_\S+ <score>",
         "precision": r"precision <score>",
         "recall": r"recall <score>",
+        "roc_auc_score": r"roc_auc_score <score>",
     }
     scored_channels = {
         "multiclass_accuracy": r"multiclass_accuracy <score>",

@@ -38,6 +38,7 @@ from .names import NameTable
 from .tags import TagStore
 from .training import TrainingJob, is_linear_learner_image
 from .transform_jobs import TransformJobs
+from .tuning_jobs import TuningJobs
 
 MAX_INVOCATION_BYTES = 6_291_456
 """InvokeEndpoint's payload limit (6 MB), refused by the HTTP layer before it is read."""
@@ -80,6 +81,7 @@ class SageMakerBackend:
         self.endpoints = NameTable()
         self.tags = TagStore()
         self.transform = TransformJobs(self)
+        self.tuning = TuningJobs(self)
         self._workers: dict[str, TrainingWorker] = {}
         self._lock = threading.RLock()
         self._serial = itertools.count(1)
@@ -310,6 +312,17 @@ class SageMakerBackend:
 
     def list_transform_jobs(self, request: dict) -> dict:
         return _list_answer(self.transform.jobs, request, "TransformJobSummaries")
+
+    # ----------------------------------------------------------------- tuning jobs
+
+    def list_hyper_parameter_tuning_jobs(self, request: dict) -> dict:
+        return _list_answer(self.tuning.jobs, request, "HyperParameterTuningJobSummaries")
+
+    def list_training_jobs_for_tuning_job(self, request: dict) -> dict:
+        trials, objective = self.tuning.trials(request["HyperParameterTuningJobName"])
+        return _list_answer(
+            trials, request, "TrainingJobSummaries", lambda trial: trial.summary(objective)
+        )
 
     # ----------------------------------------------------------------- models
 
@@ -595,6 +608,7 @@ class SageMakerBackend:
 
     def shutdown(self) -> None:
         """Kill every training job and stop every endpoint; nothing outlives the server."""
+        self.tuning.close()
         with self._lock:
             self._closed = True
             workers = list(self._workers.values())
@@ -632,15 +646,18 @@ def _check_channel(channel: dict) -> None:
         )
 
 
-def _list_answer(resources: dict, request: dict, member: str) -> dict:
+def _list_answer(resources: dict, request: dict, member: str, summarise=None) -> dict:
     """A List* answer: ``resources`` (name -> record) filtered, sorted and paged per ``request``.
 
-    Filters: NameContains, CreationTimeAfter/Before, StatusEquals; order: SortBy (Name,
-    CreationTime, Status) and SortOrder; pages: MaxResults (default 10) and NextToken.
+    Filters: NameContains, CreationTimeAfter/Before, LastModifiedTimeAfter/Before,
+    StatusEquals; order: SortBy (Name, CreationTime, Status, FinalObjectiveMetricValue) and
+    SortOrder; pages: MaxResults (default 10) and NextToken. Each entry is
+    ``summarise(record)``, by default ``record.summary()``.
     """
     found = [resource for resource in list(resources.values()) if _matches(resource, request)]
     page, token = _page(found, request)
-    answer = {member: [resource.summary() for resource in page]}
+    summarise = summarise or (lambda resource: resource.summary())
+    answer = {member: [summarise(resource) for resource in page]}
     if token:
         answer["NextToken"] = token
     return answer
@@ -654,16 +671,20 @@ def _matches(resource, request: dict) -> bool:
     status = request.get("StatusEquals")
     if status and getattr(resource, "status", None) != status:
         return False
-    after, before = request.get("CreationTimeAfter"), request.get("CreationTimeBefore")
-    if after is not None and resource.creation_time <= after:
-        return False
-    return before is None or resource.creation_time < before
+    for stamp, prefix in (("creation_time", "CreationTime"), ("last_modified", "LastModifiedTime")):
+        after, before = request.get(f"{prefix}After"), request.get(f"{prefix}Before")
+        if after is not None and getattr(resource, stamp) <= after:
+            return False
+        if before is not None and getattr(resource, stamp) >= before:
+            return False
+    return True
 
 
 _SORT_KEYS = {
     "Name": lambda resource: resource.name,
     "Status": lambda resource: getattr(resource, "status", ""),
     "CreationTime": lambda resource: resource.creation_time,
+    "FinalObjectiveMetricValue": lambda resource: resource.objective_sort_value,
 }
 
 

@@ -45,6 +45,17 @@ OPERATIONS = {
     "UpdateEndpoint": lambda backend, p: backend.update_endpoint(p),
     "DeleteEndpoint": lambda backend, p: backend.delete_endpoint(p["EndpointName"]),
     **TRANSFORM_OPERATIONS,
+    "CreateHyperParameterTuningJob": lambda backend, p: backend.tuning.create(p),
+    "DescribeHyperParameterTuningJob": lambda backend, p: backend.tuning.describe(
+        p["HyperParameterTuningJobName"]
+    ),
+    "ListHyperParameterTuningJobs": lambda backend, p: backend.list_hyper_parameter_tuning_jobs(p),
+    "StopHyperParameterTuningJob": lambda backend, p: backend.tuning.stop(
+        p["HyperParameterTuningJobName"]
+    ),
+    "ListTrainingJobsForHyperParameterTuningJob": lambda backend, p: (
+        backend.list_training_jobs_for_tuning_job(p)
+    ),
     "AddTags": lambda backend, p: backend.tags.add(p["ResourceArn"], p["Tags"]),
     "ListTags": lambda backend, p: backend.tags.list(
         p["ResourceArn"], p.get("MaxResults"), p.get("NextToken")

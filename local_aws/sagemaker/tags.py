@@ -91,7 +91,8 @@ class TagStore:
         if found is None:
             raise ValidationException(
                 f'Could not find resource "{arn}": no SageMaker resource served here has this '
-                "ARN (training job, transform job, model, endpoint configuration or endpoint)."
+                "ARN (training job, hyperparameter tuning job, transform job, model, endpoint "
+                "configuration or endpoint)."
             )
         return found
 

@@ -42,8 +42,9 @@ def test_parameters_cell_reads_environment_with_todays_defaults():
         "HOSTING_INSTANCE_TYPE": "ml.m5.large",
         "NAME_PREFIX": "flight-delay",
         "ROLE_ARN": "",
+        "GOING_FURTHER": "auto",
     }
-    for name in ["BACKEND", "DATA_SOURCE", "HOSTING_INSTANCE_TYPE", "NAME_PREFIX"]:
+    for name in ["BACKEND", "DATA_SOURCE", "HOSTING_INSTANCE_TYPE", "NAME_PREFIX", "GOING_FURTHER"]:
         assert f'os.environ.get("LAB_{name}"' in tagged[0].source
 
 

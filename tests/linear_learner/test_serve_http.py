@@ -197,22 +197,6 @@ def test_model_load_failure_exits_non_zero_with_a_clear_message(tmp_path):
     assert "no model artifact" in message
 
 
-def test_a_classifier_artifact_is_refused_at_start(tmp_path):
-    classifier = artifact.LinearModel(
-        weights=WEIGHTS, bias=BIAS, predictor_type="binary_classifier"
-    )
-    artifact.save(classifier, tmp_path / "model")
-    process = start_process(tmp_path / "model", tmp_path / "stderr.txt")
-    try:
-        assert process.wait(timeout=30) == 1
-    finally:
-        stop(process)
-    assert (
-        "binary_classifier model; this server scores regressors"
-        in (tmp_path / "stderr.txt").read_text()
-    )
-
-
 def test_a_taken_port_exits_non_zero(server, model_dir, tmp_path):
     process = start_process(model_dir, tmp_path / "stderr.txt", port=str(server.port))
     try:
@@ -423,7 +407,7 @@ def test_bad_payloads_get_400_naming_the_row(server, content_type, body, message
     ("content_type", "message"),
     [
         ("text/plain", "Content-Type 'text/plain' is not supported; use one of text/csv, "),
-        ("application/x-recordio-protobuf", "Content-Type 'application/x-recordio-protobuf' is"),
+        ("application/x-protobuf", "Content-Type 'application/x-protobuf' is not supported"),
         ("csv", "Content-Type 'csv' is not supported"),
         (None, "a Content-Type is not supported"),
         ("text/csv;label_size=1", "inference rows carry no label, send features only"),
@@ -437,13 +421,14 @@ def test_unsupported_content_types_get_415(server, content_type, message):
 
 @pytest.mark.parametrize(
     "accept",
-    ["application/xml", "application/x-recordio-protobuf", "text/*", "application/json;q=0"],
+    ["application/xml", "application/x-protobuf", "text/*", "application/json;q=0"],
 )
 def test_unsupported_accept_gets_406(server, accept):
     status, _, answer = server.invoke(CSV_ROWS, accept=accept)
     assert status == 406
     assert answer.decode() == (
-        f"Accept {accept!r} is not supported; use one of application/json, application/jsonlines"
+        f"Accept {accept!r} is not supported; use one of application/json, "
+        "application/jsonlines, application/x-recordio-protobuf"
     )
 
 

@@ -114,6 +114,8 @@ def test_joined_numbers_read_back_as_the_same_floats(n_scores):
         ("application/jsonlines, application/json", payloads.JSONLINES),
         ("application/json, application/jsonlines", payloads.JSON),
         ("application/jsonlines;q=oops, */*;q=0.1", payloads.JSON),
+        ("application/x-recordio-protobuf", payloads.RECORDIO_PROTOBUF),
+        ("application/x-recordio-protobuf;q=0.5, application/json", payloads.JSON),
     ],
 )
 def test_accept_negotiation(accept, expected):
@@ -130,7 +132,7 @@ def test_media_type_parameters_are_parsed_case_insensitively():
 
 def test_negotiation_errors_carry_their_status():
     with pytest.raises(InvocationError) as refused:
-        content_types.request_format("application/x-recordio-protobuf")
+        content_types.request_format("application/x-protobuf")
     assert refused.value.status == 415
     with pytest.raises(InvocationError) as refused:
         content_types.response_format("text/plain")

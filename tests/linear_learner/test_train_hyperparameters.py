@@ -64,11 +64,6 @@ def test_predictor_type_is_required():
         resolve({"feature_dim": "3"})
 
 
-def test_classifiers_are_refused_clearly():
-    with pytest.raises(ClientError, match="supports predictor_type 'regressor' only"):
-        resolve({"predictor_type": "binary_classifier"})
-
-
 def test_a_classifier_loss_is_refused_for_a_regressor():
     with pytest.raises(ClientError, match="for predictor_type 'regressor' loss must be"):
         resolve({"predictor_type": "regressor", "loss": "logistic"})

@@ -13,6 +13,11 @@ config) ``fit`` with CSV ``TrainingInput`` channels and tags, ``TrainingJobAnaly
 ``deploy``, ``Predictor.predict`` with ``CSVSerializer`` / ``JSONDeserializer``, delete,
 ``Estimator.attach``, ListTags, and batch transform with ``estimator.transformer(...)
 .transform(..., wait=True, logs=True)``.
+
+With the argument ``tuning``, the tuning flow instead: ``HyperparameterTuner`` (3 jobs, 2 at a
+time, Minimize ``validation:objective_loss``) ``fit`` on CSV ``train`` and ``validation``
+channels, ``best_training_job``, ``HyperparameterTuningJobAnalytics(...).dataframe()``,
+``deploy`` of the best job, ``predict``, delete.
 """
 
 from __future__ import annotations
@@ -31,12 +36,16 @@ socket.getaddrinfo = loopback_only(REFUSED)
 import numpy as np  # noqa: E402
 import sagemaker  # noqa: E402
 from sagemaker import image_uris  # noqa: E402
-from sagemaker.analytics import TrainingJobAnalytics  # noqa: E402
+from sagemaker.analytics import (  # noqa: E402
+    HyperparameterTuningJobAnalytics,
+    TrainingJobAnalytics,
+)
 from sagemaker.deserializers import JSONDeserializer  # noqa: E402
 from sagemaker.estimator import Estimator  # noqa: E402
 from sagemaker.inputs import TrainingInput  # noqa: E402
 from sagemaker.predictor import Predictor  # noqa: E402
 from sagemaker.serializers import CSVSerializer  # noqa: E402
+from sagemaker.tuner import ContinuousParameter, HyperparameterTuner  # noqa: E402
 
 FEATURES = 2
 TAGS = [{"Key": "project", "Value": "flight-delays"}]
@@ -60,6 +69,18 @@ def regression_csv(path: Path, rows: int, seed: int) -> None:
     np.savetxt(path, np.column_stack([labels, features]), delimiter=",", fmt="%.6f")
 
 
+def upload_channels(session, prefix: str, channels: tuple, rows: int) -> dict:
+    """Upload a CSV of ``rows`` rows per channel under ``prefix``; channel -> TrainingInput."""
+    inputs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for seed, channel in enumerate(channels):
+            local = Path(folder) / f"{channel}.csv"
+            regression_csv(local, rows, seed)
+            uri = session.upload_data(str(local), session.default_bucket(), f"{prefix}/{channel}")
+            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    return inputs
+
+
 def main() -> None:
     step("sagemaker.Session() and its default bucket (from the SDK config, no STS)")
     session = sagemaker.Session()
@@ -67,13 +88,7 @@ def main() -> None:
     check(bucket.startswith("sagemaker-"), f"default bucket {bucket}")
 
     step("Session.upload_data: train and test CSV")
-    inputs = {}
-    with tempfile.TemporaryDirectory() as folder:
-        for seed, channel in enumerate(("train", "test")):
-            local = Path(folder) / f"{channel}.csv"
-            regression_csv(local, 2000, seed)
-            uri = session.upload_data(str(local), bucket, f"sdk-v2/{channel}")
-            inputs[channel] = TrainingInput(uri, content_type="text/csv")
+    inputs = upload_channels(session, "sdk-v2", ("train", "test"), 2000)
     uploaded = sorted(session.list_s3_files(bucket, "sdk-v2/"))
     check(uploaded == ["sdk-v2/test/test.csv", "sdk-v2/train/train.csv"], f"uploaded {uploaded}")
 
@@ -108,23 +123,7 @@ def main() -> None:
         endpoint_name=endpoint,
         wait=False,
     )
-    session.wait_for_endpoint(endpoint, poll=1)
-    predictor = Predictor(
-        endpoint,
-        sagemaker_session=session,
-        serializer=CSVSerializer(),
-        deserializer=JSONDeserializer(),
-    )
-    answer = predictor.predict(np.array([[1.0, 2.0], [2.0, 0.0]]))
-    scores = [prediction["score"] for prediction in answer["predictions"]]
-    print(f"  scores {scores}", flush=True)
-    check(np.allclose(scores, [0.0, 7.0], atol=1.0), "scores near 3*x1 - 2*x2 + 1")
-    predictor.delete_model()
-    predictor.delete_endpoint()
-    # DeleteEndpoint answers at once with the endpoint Deleting; botocore's waiter sees it go
-    waiter = session.sagemaker_client.get_waiter("endpoint_deleted")
-    waiter.wait(EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    check(not session.sagemaker_client.list_endpoints()["Endpoints"], "endpoint deleted")
+    predict_and_delete(session, endpoint)
 
     step("Estimator.attach(job)")
     attached = Estimator.attach(job, sagemaker_session=session)
@@ -153,12 +152,86 @@ def main() -> None:
     scores = [json.loads(line)["score"] for line in out.splitlines()]
     check(np.allclose(scores, [0.0, 7.0, 1.5], atol=1.0), f"batch scores {scores}")
 
-    check(REFUSED == [], "no host other than the loopback address was looked up")
+
+def predict_and_delete(session, endpoint: str) -> None:
+    """Wait for ``endpoint``, predict two rows, delete its model and the endpoint."""
+    session.wait_for_endpoint(endpoint, poll=1)
+    predictor = Predictor(
+        endpoint,
+        sagemaker_session=session,
+        serializer=CSVSerializer(),
+        deserializer=JSONDeserializer(),
+    )
+    answer = predictor.predict(np.array([[1.0, 2.0], [2.0, 0.0]]))
+    scores = [prediction["score"] for prediction in answer["predictions"]]
+    print(f"  scores {scores}", flush=True)
+    check(np.allclose(scores, [0.0, 7.0], atol=1.0), "scores near 3*x1 - 2*x2 + 1")
+    predictor.delete_model()
+    predictor.delete_endpoint()
+    # DeleteEndpoint answers at once with the endpoint Deleting; botocore's waiter sees it go
+    waiter = session.sagemaker_client.get_waiter("endpoint_deleted")
+    waiter.wait(EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    check(not session.sagemaker_client.list_endpoints()["Endpoints"], "endpoint deleted")
+
+
+def tuning() -> None:
+    """The tuning flow: HyperparameterTuner fit, best job, analytics, deploy, predict."""
+    session = sagemaker.Session()
+    bucket = session.default_bucket()
+    step("Session.upload_data: train and validation CSV")
+    inputs = upload_channels(session, "sdk-v2-tuning", ("train", "validation"), 300)
+
+    step("HyperparameterTuner(estimator, 3 jobs, 2 at a time).fit")
+    estimator = Estimator(
+        image_uri=image_uris.retrieve("linear-learner", session.boto_region_name),
+        instance_count=1,
+        instance_type="ml.m4.xlarge",
+        output_path=f"s3://{bucket}/sdk-v2-tuning/output",
+        sagemaker_session=session,
+    )
+    estimator.set_hyperparameters(
+        feature_dim=FEATURES, predictor_type="regressor", epochs=10, mini_batch_size=50
+    )
+    tuner = HyperparameterTuner(
+        estimator,
+        objective_metric_name="validation:objective_loss",
+        hyperparameter_ranges={
+            "learning_rate": ContinuousParameter(1e-4, 0.5, scaling_type="Logarithmic"),
+        },
+        objective_type="Minimize",
+        max_jobs=3,
+        max_parallel_jobs=2,
+        tags=TAGS,
+    )
+    tuner.fit(inputs, wait=True)
+    name = tuner.latest_tuning_job.name
+    described = session.sagemaker_client.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name
+    )
+    check(described["HyperParameterTuningJobStatus"] == "Completed", f"tuning job {name} Completed")
+    best = tuner.best_training_job()
+    check(best.startswith(f"{name}-"), f"best training job {best}")
+
+    step("HyperparameterTuningJobAnalytics(name).dataframe()")
+    frame = HyperparameterTuningJobAnalytics(name, sagemaker_session=session).dataframe()
+    print(frame.to_string(), flush=True)
+    check(len(frame) == 3, "3 training jobs")
+    check(
+        frame["FinalObjectiveValue"].min()
+        == frame.loc[frame["TrainingJobName"] == best, "FinalObjectiveValue"].iloc[0],
+        "the best job has the lowest objective",
+    )
+
+    step("tuner.deploy (the best job's model), predict, delete")
+    tuner.deploy(initial_instance_count=1, instance_type="ml.m4.xlarge", wait=False)
+    predict_and_delete(session, best)
 
 
 if __name__ == "__main__":
     try:
-        main()
+        tuning() if sys.argv[1:] == ["tuning"] else main()
+        check(REFUSED == [], "no host other than the loopback address was looked up")
+
     except Exception as error:
         print(f"FAILED: {type(error).__name__}: {error}", flush=True)
         if REFUSED:

@@ -19,6 +19,7 @@ from local_aws.sagemaker.responses import OPERATIONS, TRANSFORM_OPERATIONS
 
 from . import flow
 from .conftest import algorithm_process
+from .test_tuning import TUNING_OPERATIONS
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +346,8 @@ def test_tags_given_at_create_are_listed_added_and_deleted(aws, clients, trained
 
 def test_every_emulated_operation_answer_was_validated(response_checker):
     """Runs last in this module: each operation above was checked against its output shape
-    (batch transform's in test_transform.py)."""
-    expected = {("sagemaker", op) for op in OPERATIONS if op not in TRANSFORM_OPERATIONS}
+    (batch transform's in test_transform.py, the tuning operations in test_tuning.py)."""
+    elsewhere = set(TRANSFORM_OPERATIONS) | TUNING_OPERATIONS
+    expected = {("sagemaker", op) for op in OPERATIONS if op not in elsewhere}
     expected |= {("sagemaker-runtime", "InvokeEndpoint"), ("iam", "SimulatePrincipalPolicy")}
     assert expected - response_checker.checked == set()

@@ -1,9 +1,10 @@
-"""``--state-dir``: S3 objects, finished training jobs and transform jobs survive a restart;
-the rest does not."""
+"""``--state-dir``: S3 objects, finished training jobs, transform jobs and tuning jobs survive a
+restart (a transform or tuning job cut short by a kill -9 reads Failed); the rest does not."""
 
 from __future__ import annotations
 
 import json
+import signal
 
 import psutil
 import pytest
@@ -12,7 +13,7 @@ from botocore.exceptions import ClientError
 import local_aws
 from local_aws.sagemaker.transform import INTERRUPTED_REASON
 
-from . import flow
+from . import flow, tuning_flow
 from .conftest import stop_and_check_no_leftovers
 from .test_transform import features_csv, job_request, wait
 
@@ -146,3 +147,57 @@ def test_transform_jobs_survive_and_one_cut_by_kill_9_comes_back_failed(tmp_path
             "Failed",
             INTERRUPTED_REASON,
         )
+
+
+def test_tuning_jobs_survive_a_restart_and_one_cut_short_reads_failed(tmp_path):
+    first = local_aws.start(state_dir=tmp_path)
+    try:
+        clients = flow.clients_for(first)
+        channels = tuning_flow.upload_channels(clients.s3, first.bucket, "kept")
+        output = f"s3://{first.bucket}/kept/out"
+        done = tuning_flow.tuning_request("kept-done", first.role_arn, channels, output, max_jobs=1)
+        clients.sagemaker.create_hyper_parameter_tuning_job(**done)
+        finished = tuning_flow.wait_for_tuning(clients.sagemaker, "kept-done")
+        assert finished["HyperParameterTuningJobStatus"] == "Completed"
+        cut = tuning_flow.tuning_request(
+            "kept-cut", first.role_arn, channels, output, static={"epochs": "500"}
+        )
+        clients.sagemaker.create_hyper_parameter_tuning_job(**cut)
+        running = flow.poll_until(
+            lambda: tuning_flow.training_jobs_of(clients.sagemaker, "kept-cut"), bool, 60, 0.05
+        )
+        flow.wait_for_status(clients.sagemaker, running[0]["TrainingJobName"], "Training")
+        server = psutil.Process(first.pid)
+        children = server.children(recursive=True)
+        first.process.send_signal(signal.SIGKILL)  # the server dies mid-tuning
+        first.process.wait()
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"processes left behind by the killed server: {alive}"
+    finally:
+        stop_and_check_no_leftovers(first)
+
+    second = local_aws.start(state_dir=tmp_path)
+    try:
+        sagemaker = flow.clients_for(second).sagemaker
+        again = sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="kept-done"
+        )
+        for key in ("HyperParameterTuningJobStatus", "BestTrainingJob", "CreationTime"):
+            assert again[key] == finished[key]
+        best = again["BestTrainingJob"]["TrainingJobName"]
+        assert sagemaker.describe_training_job(TrainingJobName=best)["TrainingJobStatus"] == (
+            "Completed"
+        )
+        cut_short = sagemaker.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName="kept-cut"
+        )
+        assert cut_short["HyperParameterTuningJobStatus"] == "Failed"
+        assert cut_short["FailureReason"].startswith(
+            "The local emulator stopped while this tuning job was in progress"
+        )
+        assert cut_short["TrainingJobStatusCounters"]["InProgress"] == 0
+        with pytest.raises(ClientError) as caught:
+            sagemaker.create_hyper_parameter_tuning_job(**done)
+        assert caught.value.response["Error"]["Code"] == "ResourceInUse"
+    finally:
+        stop_and_check_no_leftovers(second)

@@ -92,4 +92,43 @@ def test_batch_transform_with_sdk_v3_transformer(aws, offline, caplog):
     assert "Serving on http://" in caplog.text  # the model server's log, read by the SDK
     out = s3.get_object(Bucket=aws.bucket, Key="sdk-bt/predictions/rows.csv.out")["Body"].read()
     assert [set(json.loads(line)) for line in out.decode().splitlines()] == [{"score"}] * 2
+
+
+def test_tuning_with_sdk_v3_hyperparameter_tuner(aws, offline):
+    from sagemaker.core.parameter import ContinuousParameter
+    from sagemaker.core.training.configs import InputData
+    from sagemaker.train.tuner import HyperparameterTuner
+
+    flow.upload_dataset(boto3.client("s3"), aws.bucket, "sdk-tune", rows=300)
+    trainer = flow.sdk_model_trainer(aws, "sdk-tune", "flights-tune")
+    trainer.hyperparameters.update({"epochs": 3, "mini_batch_size": 50})
+    tuner = HyperparameterTuner(
+        trainer,
+        objective_metric_name="test:mse",
+        hyperparameter_ranges={"learning_rate": ContinuousParameter(1e-3, 0.3, "Logarithmic")},
+        strategy="Random",
+        objective_type="Minimize",
+        max_jobs=3,
+        max_parallel_jobs=2,
+        random_seed=11,
+    )
+    # the tuner copies a ModelTrainer's InputData channels unconverted (pydantic refuses
+    # them), so the channels are given to tune() as InputData with S3 URIs, which it converts
+    inputs = [
+        InputData(
+            channel_name=c, data_source=f"s3://{aws.bucket}/sdk-tune/{c}/", content_type="text/csv"
+        )
+        for c in ("train", "test")
+    ]
+    tuner.tune(inputs=inputs, job_name="sdk-v3-tune", wait=True)
+    described = tuner.describe()
+    assert described.hyper_parameter_tuning_job_status == "Completed"
+    best = tuner.best_training_job()
+    assert best.startswith("sdk-v3-tune-00")
+    jobs = boto3.client("sagemaker").list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName="sdk-v3-tune",
+        SortBy="FinalObjectiveMetricValue",
+        SortOrder="Ascending",
+    )["TrainingJobSummaries"]
+    assert len(jobs) == 3 and jobs[0]["TrainingJobName"] == best
     assert offline == [], f"the SDK tried to reach {offline}"

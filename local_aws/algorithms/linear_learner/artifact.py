@@ -15,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .losses import sigmoid, softmax
+
 FORMAT = "local-linear-learner"
-VERSION = 1
+VERSION = 2
+"""Version 2 added classifiers (``threshold``, per-class weights); version 1 files, all
+regressors, are still read (``_from_version_1``)."""
 MODEL_FILE = "model.json"
 
 MAX_EXTRACTED_BYTES = 128 * 1024 * 1024
@@ -34,22 +38,50 @@ class ArtifactError(ValueError):
 class LinearModel:
     """A trained linear model in the units of the raw data.
 
-    ``weights`` has shape (feature_dim,) and ``bias`` is a float, both already folded
-    with the training scaler, so ``score = features @ weights + bias`` in label units.
+    ``weights`` has shape (feature_dim,), or (feature_dim, num_classes) for a multiclass
+    classifier, and ``bias`` is a float (or (num_classes,)), both already folded with the
+    training scaler: the linear score is ``features @ weights + bias`` (label units for a
+    regressor, the logit of class 1 for a binary classifier, class logits for multiclass).
+    ``threshold``: a binary classifier predicts label 1 when P(class 1) >= threshold.
     """
 
     weights: np.ndarray
-    bias: float
+    bias: float | np.ndarray
     predictor_type: str = "regressor"
     metadata: dict = field(default_factory=dict)
+    threshold: float = 0.5
 
     @property
     def feature_dim(self) -> int:
         return int(self.weights.shape[0])
 
+    @property
+    def num_classes(self) -> int:
+        """Classes of a multiclass classifier (its weight columns); 2 for binary, 1 regressor."""
+        if self.predictor_type == "multiclass_classifier":
+            return int(self.weights.shape[1])
+        return 2 if self.predictor_type == "binary_classifier" else 1
+
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Scores for ``features`` of shape (n_rows, feature_dim); returns shape (n_rows,)."""
-        return features @ self.weights + self.bias
+        """The ``score`` of each row of ``features`` (n_rows, feature_dim): a regressor's value
+        (n_rows,), a binary classifier's P(class 1) (n_rows,), or a multiclass classifier's
+        class probabilities (n_rows, num_classes)."""
+        linear = features @ self.weights + self.bias
+        if self.predictor_type == "binary_classifier":
+            return sigmoid(linear)
+        if self.predictor_type == "multiclass_classifier":
+            return softmax(linear)
+        return linear
+
+    def predictions(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """What an endpoint answers per row: ``score``, and ``predicted_label`` (int64) for a
+        classifier (docs "Linear learner response formats")."""
+        scores = self.predict(features)
+        if self.predictor_type == "binary_classifier":
+            return {"score": scores, "predicted_label": (scores >= self.threshold).astype(np.int64)}
+        if self.predictor_type == "multiclass_classifier":
+            return {"score": scores, "predicted_label": np.argmax(scores, axis=1)}
+        return {"score": scores}
 
 
 def save(model: LinearModel, model_dir: str | Path) -> Path:
@@ -61,8 +93,10 @@ def save(model: LinearModel, model_dir: str | Path) -> Path:
         "version": VERSION,
         "predictor_type": model.predictor_type,
         "feature_dim": model.feature_dim,
-        "weights": [float(w) for w in model.weights],
-        "bias": float(model.bias),
+        "num_classes": model.num_classes,
+        "weights": np.asarray(model.weights, np.float64).tolist(),
+        "bias": np.asarray(model.bias, np.float64).tolist(),
+        "threshold": float(model.threshold),
         "metadata": model.metadata,
     }
     path.write_text(json.dumps(document, indent=1))
@@ -161,17 +195,53 @@ def _parse(raw: bytes, source: str) -> LinearModel:
             f"{source} has artifact version {version!r}; "
             f"this release reads versions up to {VERSION}"
         )
-    weights = np.asarray(document["weights"], dtype=np.float64)
-    if weights.shape != (document["feature_dim"],):
-        raise ArtifactError(f"{source}: weights do not match feature_dim {document['feature_dim']}")
-    if not (np.isfinite(weights).all() and np.isfinite(float(document["bias"]))):
+    reader = _from_version_1 if version == 1 else _from_version_2
+    try:
+        model = reader(document, source)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ArtifactError(f"{source}: malformed version {version} artifact ({error!r})") from None
+    if not (np.isfinite(model.weights).all() and np.isfinite(model.bias).all()):
         raise ArtifactError(
             f"{source}: the weights or bias are NaN or infinite (a model that diverged in "
             "training): nothing can be scored with it"
         )
+    return model
+
+
+def _from_version_1(document: dict, source: str) -> LinearModel:
+    """Version 1: a regressor; ``weights`` (d numbers) and ``bias`` (a number)."""
+    weights = np.asarray(document["weights"], dtype=np.float64)
+    if weights.shape != (document["feature_dim"],):
+        raise ArtifactError(f"{source}: weights do not match feature_dim {document['feature_dim']}")
     return LinearModel(
         weights=weights,
         bias=float(document["bias"]),
         predictor_type=document.get("predictor_type", "regressor"),
         metadata=document.get("metadata", {}),
+    )
+
+
+def _from_version_2(document: dict, source: str) -> LinearModel:
+    """Version 2: any predictor type; a multiclass model has (d, num_classes) weights and
+    num_classes biases; a binary one its ``threshold``."""
+    predictor_type = document["predictor_type"]
+    dim = document["feature_dim"]
+    weights = np.asarray(document["weights"], dtype=np.float64)
+    bias = np.asarray(document["bias"], dtype=np.float64)
+    if predictor_type == "multiclass_classifier":
+        classes = document["num_classes"]
+        expected = ((dim, classes), (classes,))
+    else:
+        expected = ((dim,), ())
+    if (weights.shape, bias.shape) != expected:
+        raise ArtifactError(
+            f"{source}: weights {weights.shape} and bias {bias.shape} do not match "
+            f"feature_dim {dim} for a {predictor_type}"
+        )
+    return LinearModel(
+        weights=weights,
+        bias=float(bias) if bias.ndim == 0 else bias,
+        predictor_type=predictor_type,
+        metadata=document.get("metadata", {}),
+        threshold=float(document.get("threshold", 0.5)),
     )

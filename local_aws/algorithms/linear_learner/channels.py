@@ -1,5 +1,7 @@
 """Training channels: where each pass over ``train``, ``validation`` or ``test`` reads its bytes.
 
+Each channel knows its content type: ``text/csv`` or ``application/x-recordio-protobuf``.
+
 File mode re-reads every file of a directory (sorted, recursive) on every pass. Pipe mode opens
 ``<data dir>/<channel>_<k>`` for the k-th pass (k = 0, 1, ...), as SageMaker's FIFOs; a pass that
 is stopped early just closes its stream, and an index is never reopened.
@@ -14,9 +16,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from .errors import ClientError
+from .recordio_protobuf import CONTENT_TYPE as RECORDIO_PROTOBUF
 
-CSV_CONTENT_TYPES = ("text/csv",)
-RECORDIO_PROTOBUF = "application/x-recordio-protobuf"
+CSV = "text/csv"
+CONTENT_TYPES = (CSV, RECORDIO_PROTOBUF)
 PIPE_WAIT_SECONDS = 300.0
 
 
@@ -26,6 +29,7 @@ class ChannelSource(Protocol):
     name: str
     mode: str  # "File" or "Pipe"
     location: str
+    content_type: str  # one of CONTENT_TYPES
 
     def next_pass(self) -> Iterator[tuple[str, BinaryIO]]:
         """Open the next pass: yields ``(file name, binary stream)`` in order, closing each."""
@@ -38,6 +42,7 @@ class FileChannel:
 
     name: str
     directory: Path
+    content_type: str = CSV
     mode: str = field(default="File", init=False)
 
     def __post_init__(self) -> None:
@@ -70,6 +75,7 @@ class PipeChannel:
 
     name: str
     data_dir: Path
+    content_type: str = CSV
     wait_seconds: float = PIPE_WAIT_SECONDS
     mode: str = field(default="Pipe", init=False)
     passes_opened: int = field(default=0, init=False)
@@ -100,28 +106,18 @@ def channel_from_config(name: str, data_dir: Path, channel_config: dict) -> Chan
     """The channel ``name`` as ``inputdataconfig.json`` describes it (content type and mode).
 
     A channel without ContentType is RecordIO-protobuf, linear-learner's default
-    (linear-learner-spec.md §3; the SDK's ``record_set`` and a plain ``fit("s3://...")``
-    send none). This linear-learner does not read RecordIO-protobuf yet, so such a channel
-    fails the job as a ClientError naming the channel, the type assumed and the fix; on AWS
-    the same CSV files read as RecordIO-protobuf fail the job too (the real reader's message
-    for that is not public).
+    (linear-learner-spec.md section 3; the SDK's ``record_set`` and a plain
+    ``fit("s3://...")`` send none). Any type other than ``text/csv`` and RecordIO-protobuf
+    fails the job with the real algorithm's message (reference spec section 6).
     """
     content_type = channel_config.get("ContentType") or RECORDIO_PROTOBUF
     base_type = content_type.split(";")[0].strip().lower()
-    if base_type == RECORDIO_PROTOBUF:
-        given = "ContentType" if channel_config.get("ContentType") else "no ContentType, so"
-        raise ClientError(
-            f"Channel '{name}' has {given} {RECORDIO_PROTOBUF} (linear-learner's default "
-            "content type), which this local linear-learner does not read yet: for CSV data "
-            "set the channel's ContentType to 'text/csv' (SDK: TrainingInput(..., "
-            "content_type='text/csv'); InputData(..., content_type='text/csv'))"
-        )
-    if base_type not in CSV_CONTENT_TYPES:
+    if base_type not in CONTENT_TYPES:
         raise ClientError(
             f"No iterator has been registered for ContentType ({content_type!r}, '1.0'): "
-            f"channel '{name}' must be 'text/csv' in this linear-learner"
+            f"channel '{name}' must be one of {', '.join(map(repr, CONTENT_TYPES))}"
         )
     mode = channel_config.get("TrainingInputMode", "File")
     if mode == "Pipe":
-        return PipeChannel(name, data_dir)
-    return FileChannel(name, data_dir / name)
+        return PipeChannel(name, data_dir, base_type)
+    return FileChannel(name, data_dir / name, base_type)

@@ -3,18 +3,22 @@
 Media types compare case-insensitively and their parameters are ignored, except
 ``text/csv;label_size=N``: inference payloads carry no label, so only ``label_size=0`` is accepted.
 
+Requests may be ``text/csv``, ``application/json``, ``application/jsonlines`` or
+``application/x-recordio-protobuf`` (reference spec section 4); others are refused with 415.
+
 Accept follows the real linear-learner endpoint: JSON is the default (no Accept, ``*/*``,
-``application/*``), and ``text/csv`` is answered with JSON as the service does, since the
+``application/*``), ``application/jsonlines`` and ``application/x-recordio-protobuf`` are
+answered as such, and ``text/csv`` is answered with JSON as the service does, since the
 algorithm has no CSV output. Other types are refused with 406. Among several acceptable types the
 highest ``q`` wins, then a type we produce as such over a wildcard, then the order given.
 """
 
 from __future__ import annotations
 
-from .payloads import CSV, JSON, JSONLINES, InvocationError
+from .payloads import CSV, JSON, JSONLINES, RECORDIO_PROTOBUF, InvocationError
 
-REQUEST_TYPES = (CSV, JSON, JSONLINES)
-RESPONSE_TYPES = (JSON, JSONLINES)
+REQUEST_TYPES = (CSV, JSON, JSONLINES, RECORDIO_PROTOBUF)
+RESPONSE_TYPES = (JSON, JSONLINES, RECORDIO_PROTOBUF)
 _ANSWERED_WITH_JSON = ("*/*", "application/*", CSV)
 
 

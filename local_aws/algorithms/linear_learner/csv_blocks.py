@@ -54,7 +54,7 @@ def read_pass(channel: ChannelSource, layout: PassLayout) -> Iterator[Block]:
     A reader thread parses ahead (at most PREFETCH_BLOCKS blocks) while the caller computes;
     closing the iterator early stops the reader and closes the pass's stream.
     """
-    return _prefetched(_parse_pass(channel, layout))
+    return prefetched(_parse_pass(channel, layout))
 
 
 def _parse_pass(channel: ChannelSource, layout: PassLayout) -> Iterator[Block]:
@@ -78,7 +78,12 @@ def _parse_pass(channel: ChannelSource, layout: PassLayout) -> Iterator[Block]:
             file_row += values.shape[1]
             pass_row += values.shape[1]
     if pass_row == 0:
-        raise ClientError(f"Empty channel '{layout.channel}': no rows in {channel.location}")
+        raise empty_channel(channel, layout)
+
+
+def empty_channel(channel: ChannelSource, layout: PassLayout) -> ClientError:
+    """The failure of a pass that holds no rows at all."""
+    return ClientError(f"Empty channel '{layout.channel}': no rows in {channel.location}")
 
 
 def minibatches(blocks: Iterator[Block], size: int) -> Iterator[np.ndarray]:
@@ -120,7 +125,8 @@ class _Where:
         return ClientError(f"Unable to parse csv: rows {first}-{last}, file {self.file}: {reason}")
 
 
-def _prefetched(blocks: Iterator[Block]) -> Iterator[Block]:
+def prefetched(blocks: Iterator[Block]) -> Iterator[Block]:
+    """``blocks``, produced by a reader thread at most PREFETCH_BLOCKS ahead of the caller."""
     items: queue.Queue = queue.Queue(maxsize=PREFETCH_BLOCKS)
     stop = threading.Event()
 
@@ -144,7 +150,7 @@ def _prefetched(blocks: Iterator[Block]) -> Iterator[Block]:
         finally:
             blocks.close()
 
-    reader = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    reader = threading.Thread(target=produce, name="channel-reader", daemon=True)
     reader.start()
     try:
         while True:

@@ -19,7 +19,7 @@ from .errors import ClientError
 DEFAULTS_PATH = Path(__file__).with_name("resources") / "default-input.json"
 # How the log names it: from the project root, never a machine's absolute path.
 DEFAULTS_SHOWN = DEFAULTS_PATH.relative_to(Path(__file__).parents[3]).as_posix()
-SUPPORTED_PREDICTOR_TYPES = ("regressor",)
+PREDICTOR_TYPES = ("binary_classifier", "multiclass_classifier", "regressor")
 REGRESSION_LOSSES = (
     "squared_loss",
     "absolute_loss",
@@ -29,6 +29,25 @@ REGRESSION_LOSSES = (
     "huber_loss",
 )
 CLASSIFIER_LOSSES = ("logistic", "hinge_loss", "softmax_loss")
+LOSSES_BY_PREDICTOR_TYPE = {
+    "regressor": REGRESSION_LOSSES,
+    "binary_classifier": ("logistic", "hinge_loss"),
+    "multiclass_classifier": ("softmax_loss",),
+}
+"""The losses each predictor type trains with; the first one is what ``loss=auto`` means
+(linear-learner-spec.md §1.2; docs "Linear learner hyperparameters": auto is logistic for
+binary classifiers and softmax_loss for multiclass ones)."""
+SELECTION_CRITERIA = (
+    "accuracy",
+    "f_beta",
+    "f1",
+    "precision_at_target_recall",
+    "recall_at_target_precision",
+    "loss_function",
+    "cross_entropy_loss",
+)
+"""binary_classifier_model_selection_criteria values: the documented five, plus the SDK's
+``f1`` and ``cross_entropy_loss`` (sagemaker-python-sdk ``amazon/linear_learner.py``)."""
 AUTO_LEARNING_RATE = {"adam": 0.1, "rmsprop": 0.01, "sgd": 0.01}
 INT_LIMIT = 2**31 - 1
 """The largest integer hyperparameter (our choice: a signed 32-bit integer; AWS documents
@@ -46,6 +65,7 @@ class Rule:
     high_open: bool = False
     auto: bool = False
     choices: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # other accepted words, returned as given (e.g. 'balanced')
 
     def describe(self) -> str:
         """The rule in words, for error messages."""
@@ -64,7 +84,7 @@ class Rule:
                 bounds.append(f"{'<' if self.high_open else '<='} {self._shown(self.high)}")
             if bounds:
                 text += " " + " and ".join(bounds)
-        return text + (" or 'auto'" if self.auto else "")
+        return text + "".join(f" or {word!r}" for word in ("auto",) * self.auto + self.words)
 
     def _shown(self, bound: float) -> str:
         return str(int(bound)) if self.kind == "int" else f"{bound:g}"
@@ -74,6 +94,8 @@ class Rule:
         value = str(text).strip()
         if self.auto and value.lower() == "auto":
             return None
+        if value in self.words:
+            return value
         parsed = self._parse_kind(value)
         if parsed is None or not self._in_range(parsed):
             raise ClientError(
@@ -117,7 +139,7 @@ def _choice(*choices: str) -> Rule:
 _AUTO_BOOL = Rule("bool", auto=True)
 
 RULES: dict[str, Rule] = {
-    "predictor_type": _choice("binary_classifier", "multiclass_classifier", "regressor"),
+    "predictor_type": _choice(*PREDICTOR_TYPES),
     "feature_dim": _int(auto=True),
     "mini_batch_size": _int(),
     "epochs": _int(),
@@ -154,10 +176,10 @@ RULES: dict[str, Rule] = {
     # Classifier-only: checked, then ignored by the regressor.
     "margin": _float(0),
     "num_calibration_samples": _int(auto=True),
-    "binary_classifier_model_selection_criteria": Rule("text"),
-    "target_recall": _float(0, 1),
-    "target_precision": _float(0, 1),
-    "positive_example_weight_mult": Rule("text"),
+    "binary_classifier_model_selection_criteria": _choice(*SELECTION_CRITERIA),
+    "target_recall": _float(0, 1, low_open=True),
+    "target_precision": _float(0, 1, low_open=True),
+    "positive_example_weight_mult": Rule("float", 0, low_open=True, words=("auto", "balanced")),
     "f_beta": _float(0, low_open=True),
     "accuracy_top_k": _int(),
     "balance_multiclass_weights": Rule("bool"),
@@ -220,6 +242,25 @@ class Config:
     quantile: float
     loss_insensitivity: float
     predictor_type: str = "regressor"
+    num_classes: int = 1  # score columns per model: num_classes for multiclass, else 1
+    selection_criteria: str = "accuracy"
+    target_recall: float = 0.8
+    target_precision: float = 0.8
+    positive_example_weight_mult: float | str = 1.0  # a number, 'auto' or 'balanced'
+    f_beta: float = 1.0
+    accuracy_top_k: int = 3
+    balance_multiclass_weights: bool = False
+    margin: float = 1.0
+    num_calibration_samples: int = 10_000_000
+
+    @property
+    def outputs(self) -> int:
+        """Score columns per model: ``num_classes`` for a multiclass classifier, else 1."""
+        return self.num_classes if self.predictor_type == "multiclass_classifier" else 1
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.predictor_type != "regressor"
 
 
 def load_defaults() -> dict[str, str]:
@@ -251,17 +292,15 @@ def resolve(provided: dict[str, str]) -> tuple[Config, dict[str, str]]:
     final = merge(provided)
     values = {name: RULES[name].parse(name, text) for name, text in final.items()}
     predictor_type = values["predictor_type"]
-    if predictor_type not in SUPPORTED_PREDICTOR_TYPES:
+    allowed_losses = LOSSES_BY_PREDICTOR_TYPE[predictor_type]
+    loss = allowed_losses[0] if values["loss"] == "auto" else values["loss"]
+    if loss not in allowed_losses:
         raise ClientError(
-            f"Invalid hyperparameter predictor_type={predictor_type!r}: this linear-learner "
-            f"supports predictor_type {' or '.join(map(repr, SUPPORTED_PREDICTOR_TYPES))} only"
+            f"Invalid hyperparameter loss={loss!r}: for predictor_type {predictor_type!r} loss "
+            f"must be 'auto' or one of {', '.join(map(repr, allowed_losses))}"
         )
-    loss = "squared_loss" if values["loss"] == "auto" else values["loss"]
-    if loss not in REGRESSION_LOSSES:
-        raise ClientError(
-            f"Invalid hyperparameter loss={loss!r}: for predictor_type 'regressor' loss must be "
-            f"'auto' or one of {', '.join(map(repr, REGRESSION_LOSSES))}"
-        )
+    num_classes = _num_classes(predictor_type, provided, values["num_classes"])
+    classifier = predictor_type != "regressor"
     optimizer = "adam" if values["optimizer"] == "auto" else values["optimizer"]
     use_bias = values["use_bias"]
     num_models = values["num_models"] or 32
@@ -286,9 +325,11 @@ def resolve(provided: dict[str, str]) -> tuple[Config, dict[str, str]]:
         lr_scheduler_factor=values["lr_scheduler_factor"],
         lr_scheduler_minimum_lr=values["lr_scheduler_minimum_lr"],
         normalize_data=_flag(values["normalize_data"], True),
-        normalize_label=_flag(values["normalize_label"], True),
+        # A classifier's label is a class: never shifted or scaled (docs: normalize_label and
+        # unbias_label apply to regression).
+        normalize_label=not classifier and _flag(values["normalize_label"], True),
         unbias_data=_flag(values["unbias_data"], use_bias),
-        unbias_label=_flag(values["unbias_label"], use_bias),
+        unbias_label=not classifier and _flag(values["unbias_label"], use_bias),
         num_point_for_scaler=values["num_point_for_scaler"],
         use_bias=use_bias,
         init_method=values["init_method"],
@@ -301,14 +342,40 @@ def resolve(provided: dict[str, str]) -> tuple[Config, dict[str, str]]:
         huber_delta=values["huber_delta"],
         quantile=values["quantile"],
         loss_insensitivity=values["loss_insensitivity"],
+        predictor_type=predictor_type,
+        num_classes=num_classes,
+        selection_criteria=values["binary_classifier_model_selection_criteria"],
+        target_recall=values["target_recall"],
+        target_precision=values["target_precision"],
+        positive_example_weight_mult=values["positive_example_weight_mult"],
+        f_beta=values["f_beta"],
+        accuracy_top_k=values["accuracy_top_k"],
+        balance_multiclass_weights=values["balance_multiclass_weights"],
+        margin=values["margin"],
+        num_calibration_samples=values["num_calibration_samples"] or 10_000_000,
     )
     memory_budget.check_training(
         config.feature_dim or 1,
-        num_models,
+        num_models * config.outputs,
         config.mini_batch_size,
         f"feature_dim={final['feature_dim']!r}",
     )
     return config, final
+
+
+def _num_classes(predictor_type: str, provided: dict[str, str], value: int) -> int:
+    """num_classes: required, 3 to 1,000,000, for a multiclass classifier (docs "Linear
+    learner hyperparameters"); ignored (1) otherwise."""
+    if predictor_type != "multiclass_classifier":
+        return 1
+    if "num_classes" not in provided or value < 3:
+        shown = repr(provided["num_classes"]) if "num_classes" in provided else "(not set)"
+        raise ClientError(
+            f"Invalid hyperparameter num_classes={shown}: predictor_type 'multiclass_classifier' "
+            "requires num_classes, an integer >= 3 and <= 1000000 (the classes are labelled "
+            "0 ... num_classes - 1)"
+        )
+    return value
 
 
 def _or(value, default):

@@ -1,4 +1,10 @@
-"""Regression losses of linear-learner, per example, with ``e = prediction - label``.
+"""linear-learner's losses: regression losses of the residual, classifier losses of the score.
+
+Every loss has ``objective_name`` (its name in the log), ``in_scaled_units`` and
+``batch(scores, labels)``, which the parallel models call once per mini-batch:
+``(loss sum per model, d loss / d score per score column)``.
+
+Regression losses, per example, with ``e = prediction - label``:
 
 | loss | value | derivative in the prediction |
 | --- | --- | --- |
@@ -11,11 +17,20 @@
 
 ``delta`` (huber_delta) and ``eps`` (loss_insensitivity) are in label units; training runs on the
 normalised label, so ``Loss.in_scaled_units`` divides them by the label's scale.
+
+Classifier losses (``ClassifierLoss``), per example, of the linear score ``s`` (one per model;
+``num_classes`` per model for softmax) and the label ``y``, times the example's class weight:
+
+| loss | value | derivative in the score |
+| --- | --- | --- |
+| logistic (binary) | log(1 + exp(s)) - y*s (cross-entropy of sigmoid(s)) | sigmoid(s) - y |
+| hinge_loss (binary, t = 2y - 1) | max(0, margin - t*s) | -t where t*s < margin |
+| softmax_loss (multiclass) | log(sum_k exp(s_k)) - s_y | softmax(s) - onehot(y) |
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,6 +56,13 @@ class Loss:
             huber_delta=self.huber_delta / label_scale,
             insensitivity=self.insensitivity / label_scale,
         )
+
+    def batch(self, scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(loss sum per model (float64), slopes) of (rows, models) scores; ``scores`` is
+        overwritten with the residuals."""
+        residuals = scores
+        residuals -= labels[:, None]
+        return self.value(residuals).sum(axis=0, dtype=np.float64), self.derivative(residuals)
 
     def value(self, e: np.ndarray) -> np.ndarray:
         """Per-example loss of the residuals ``e``."""
@@ -72,3 +94,81 @@ class Loss:
         if self.name == "eps_insensitive_squared_loss":
             return np.where(outside, 2 * e, 0).astype(e.dtype)
         return np.where(outside, np.sign(e), 0).astype(e.dtype)
+
+
+def sigmoid(scores: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-s)), without overflow for large ``|s|``."""
+    return 0.5 * (1.0 + np.tanh(0.5 * scores))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis (classes)."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    exps = np.exp(shifted)
+    return exps / exps.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class ClassifierLoss:
+    """logistic, hinge_loss or softmax_loss; scores are (rows, models * outputs) float32.
+
+    ``class_weights`` (one per class, or None for all 1) multiply each example's loss and
+    slope: ``positive_example_weight_mult`` for class 1 of a binary classifier,
+    ``balance_multiclass_weights`` for a multiclass one.
+    """
+
+    name: str
+    outputs: int = 1
+    margin: float = 1.0
+    class_weights: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def objective_name(self) -> str:
+        """The log's name: the real container's for logistic and softmax (reference training
+        log §3); ``hinge_loss_objective`` is our choice (not observed)."""
+        if self.name == "softmax_loss":
+            return "multiclass_cross_entropy_objective"
+        if self.name == "logistic":
+            weighted = self.class_weights is not None and self.class_weights[1] != 1.0
+            kind = "weighted_cross_entropy" if weighted else "cross_entropy"
+            return f"binary_classification_{kind}_objective"
+        return f"{self.name}_objective"
+
+    def in_scaled_units(self, label_scale: float) -> ClassifierLoss:
+        """The same loss: a classifier's label is never scaled."""
+        return self
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """P(class 1) of binary scores, or class probabilities (..., outputs) of softmax."""
+        return softmax(scores) if self.name == "softmax_loss" else sigmoid(scores)
+
+    def batch(self, scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(loss sum per model (float64), slopes (rows, models * outputs) float32)."""
+        rows = scores.shape[0]
+        if self.name == "softmax_loss":
+            grouped = scores.reshape(rows, -1, self.outputs)
+            probabilities = softmax(grouped)
+            picked = np.arange(rows), slice(None), labels.astype(np.int64)
+            losses = -np.log(np.maximum(probabilities[picked], np.finfo(np.float32).tiny))
+            probabilities[picked] -= 1.0
+            slopes = probabilities.reshape(rows, -1)
+        elif self.name == "logistic":
+            y = labels[:, None]
+            losses = np.logaddexp(np.float32(0), scores) - y * scores
+            slopes = sigmoid(scores) - y
+        else:
+            signs = (2 * labels - 1)[:, None]
+            gaps = self.margin - signs * scores
+            losses = np.maximum(gaps, 0)
+            slopes = np.where(gaps > 0, -signs, 0).astype(scores.dtype)
+        weights = self.example_weights(labels)
+        if weights is not None:
+            losses = losses * weights[:, None]
+            slopes *= weights[:, None]
+        return losses.sum(axis=0, dtype=np.float64), slopes.astype(np.float32, copy=False)
+
+    def example_weights(self, labels: np.ndarray) -> np.ndarray | None:
+        """(rows,) float32 weights of the examples' classes, or None when all are 1."""
+        if self.class_weights is None:
+            return None
+        return self.class_weights.astype(np.float32)[labels.astype(np.int64)]

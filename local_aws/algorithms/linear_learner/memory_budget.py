@@ -69,3 +69,17 @@ def check_scaler_sample(rows: int, n_columns: int, num_point_for_scaler: int) ->
             f"{need / GIB:,.1f} GiB of memory, more than the {limit / GIB:,.1f} GiB a training "
             "job may use here; lower num_point_for_scaler"
         )
+
+
+def check_calibration_sample(rows: int, models: int, num_calibration_samples: int) -> None:
+    """ClientError if a binary classifier's kept scores (``rows`` x ``models`` float32 and one
+    label byte per row, held up to twice while joined) would need more than ``limit_bytes()``."""
+    need, limit = 2 * (FLOAT32 * models + 1) * rows, limit_bytes()
+    if need > limit:
+        raise ClientError(
+            f"Invalid hyperparameter num_calibration_samples='{num_calibration_samples}': "
+            f"keeping the scores of {rows:,} rows for {models} models (to choose thresholds and "
+            f"score the model) would need about {need / GIB:,.1f} GiB of memory, more than the "
+            f"{limit / GIB:,.1f} GiB a training job may use here; lower num_calibration_samples "
+            "or num_models"
+        )

@@ -1,13 +1,15 @@
 """``num_models`` linear models trained together on the same mini-batches.
 
-All models live in one float32 weight matrix (d, n_models) and one bias vector (n_models,), so a
-mini-batch costs two BLAS matrix products whatever the number of models. Each column has its own
+All models live in one float32 weight matrix (d, n_models * outputs) and one bias vector, so a
+mini-batch costs two BLAS matrix products whatever the number of models. ``outputs`` is 1 for
+a regressor or binary classifier and ``num_classes`` for a multiclass classifier; model ``i``
+owns columns ``i * outputs ... (i + 1) * outputs - 1``. Each model has its own
 learning rate, schedule, L2 (``wd``) and L1 (``l1``) penalty from the model grid.
 
-Update for a batch (x (B, d), y (B,)), per model: residuals ``e = x @ w + b - y``,
-``g = x.T @ loss'(e) / B + wd * w + l1 * sign(w)``, then the optimizer step with the scheduled rate
-``lr * factor ** (t // lr_scheduler_step)`` (never below ``lr_scheduler_minimum_lr``). The bias uses
-``lr * bias_lr_mult`` and ``wd * bias_wd_mult``; it stays 0 when ``use_bias`` is false.
+Update for a batch (x (B, d), y (B,)), per model: scores ``s = x @ w + b``,
+``g = x.T @ loss'(s, y) / B + wd * w + l1 * sign(w)``, then the optimizer step with the scheduled
+rate ``lr * factor ** (t // lr_scheduler_step)`` (never below ``lr_scheduler_minimum_lr``). The
+bias uses ``lr * bias_lr_mult`` and ``wd * bias_wd_mult``; it stays 0 when ``use_bias`` is false.
 Optimizers: adam (beta_1, beta_2, eps 1e-8, bias-corrected), rmsprop (decay 0.9, eps 1e-8) and
 sgd (``momentum``).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .hyperparameters import Config
-from .losses import Loss
+from .losses import ClassifierLoss, Loss
 from .model_grid import ModelSettings
 
 EPSILON = 1e-8
@@ -26,27 +28,38 @@ INIT_SEED = 0
 
 
 class ParallelModels:
-    """Weights (d, n_models) and biases (n_models,) in the scaled feature and label space."""
+    """Weights (d, n_models * outputs) and biases in the scaled feature and label space."""
 
-    def __init__(self, settings: list[ModelSettings], config: Config, feature_dim: int, loss: Loss):
+    def __init__(
+        self,
+        settings: list[ModelSettings],
+        config: Config,
+        feature_dim: int,
+        loss: Loss | ClassifierLoss,
+    ):
         self.settings = settings
         self.config = config
         self.loss = loss
-        n_models = len(settings)
+        self.outputs = config.outputs
+        n_columns = len(settings) * self.outputs
         rng = np.random.default_rng(INIT_SEED)
-        shape = (feature_dim, n_models)
+        shape = (feature_dim, n_columns)
         if config.init_method == "uniform":
             weights = rng.uniform(-config.init_scale, config.init_scale, size=shape)
         else:
             weights = rng.normal(0.0, config.init_sigma, size=shape)
         self.weights = weights.astype(np.float32)
-        self.bias = np.full(n_models, config.init_bias if config.use_bias else 0.0, np.float32)
-        self._column = {
-            name: np.array([getattr(s, name) for s in settings], dtype=np.float64)
+        self.bias = np.full(n_columns, config.init_bias if config.use_bias else 0.0, np.float32)
+        per_model = {
+            name: [getattr(s, name) for s in settings]
             for name in ("learning_rate", "wd", "l1", "lr_scheduler_step")
         }
-        self._column["factor"] = np.array([s.lr_scheduler_factor for s in settings])
-        self._column["minimum_lr"] = np.array([s.lr_scheduler_minimum_lr for s in settings])
+        per_model["factor"] = [s.lr_scheduler_factor for s in settings]
+        per_model["minimum_lr"] = [s.lr_scheduler_minimum_lr for s in settings]
+        self._column = {
+            name: np.repeat(np.array(values, dtype=np.float64), self.outputs)
+            for name, values in per_model.items()
+        }
         self._wd = self._column["wd"].astype(np.float32)
         self._l1 = self._column["l1"].astype(np.float32)
         self._bias_wd = (self._column["wd"] * config.bias_wd_mult).astype(np.float32)
@@ -56,18 +69,20 @@ class ParallelModels:
 
     def finite_models(self) -> np.ndarray:
         """(n_models,) bool: True where a model's weights and bias are all finite."""
-        return np.isfinite(self.weights).all(axis=0) & np.isfinite(self.bias)
+        finite = np.isfinite(self.weights).all(axis=0) & np.isfinite(self.bias)
+        return finite.reshape(-1, self.outputs).all(axis=1)
+
+    def columns(self, model: int) -> slice:
+        """The weight columns of ``model``."""
+        return slice(model * self.outputs, (model + 1) * self.outputs)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Scaled predictions (rows, n_models) for scaled features (rows, d)."""
+        """Scaled scores (rows, n_models * outputs) for scaled features (rows, d)."""
         return features @ self.weights + self.bias
 
     def step(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One update on a scaled batch; returns its loss sum per model (before the update)."""
-        residuals = self.predict(features)
-        residuals -= labels[:, None]
-        loss_sums = self.loss.value(residuals).sum(axis=0, dtype=np.float64)
-        slopes = self.loss.derivative(residuals)
+        loss_sums, slopes = self.loss.batch(self.predict(features), labels)
         slopes *= np.float32(1.0 / labels.shape[0])
         gradient = features.T @ slopes
         gradient += self._wd * self.weights

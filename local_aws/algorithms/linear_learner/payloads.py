@@ -7,26 +7,37 @@ Requests (features only, no label), each decoded to a float64 array of shape (n_
 - ``application/json``: ``{"instances": [instance, ...]}``;
 - ``application/jsonlines``: one instance per line;
 
+- ``application/x-recordio-protobuf``: one ``Record`` per row, dense or sparse, its label
+  ignored (``recordio_protobuf``);
+
 where an instance is ``{"features": [...]}``, ``{"data": {"features": {"values": [...]}}}`` or the
 sparse ``{"data": {"features": {"keys": [...], "shape": [feature_dim], "values": [...]}}}``.
 
-Responses: ``{"predictions": [{"score": s}, ...]}`` (JSON) or one ``{"score": s}`` per line
-(JSON Lines), rows in request order. Rows and features in error messages count from 1.
+Responses: ``{"predictions": [{"score": s}, ...]}`` (JSON), one ``{"score": s}`` per line
+(JSON Lines), or one ``Record`` per row whose ``label`` map holds each key of the row as a
+Float32Tensor (RecordIO-protobuf, reference spec section 4), rows in request order. A classifier's
+rows add ``"predicted_label"`` (an integer), and a multiclass classifier's ``score`` is the list of
+class probabilities (docs "Linear learner response formats"). Rows, records and features in error
+messages count from 1.
 """
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import recordio_protobuf
 from .csv_records import RecordError, read_columnar, read_records
 
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
+RECORDIO_PROTOBUF = recordio_protobuf.CONTENT_TYPE
+PROTOBUF_BLOCK_ROWS = 4096
 
 # Below this size a per-row parse is faster than starting pyarrow's CSV reader (about 0.6 ms).
 COLUMNAR_CSV_MIN_BYTES = 64 * 1024
@@ -56,7 +67,12 @@ def decode(media_type: str, body: bytes, feature_dim: int) -> np.ndarray:
     """Features of shape (n_rows, feature_dim) from a request ``body`` of ``media_type``."""
     if not body or body.isspace():
         raise PayloadError("the payload is empty")
-    decoders = {CSV: decode_csv, JSON: decode_json, JSONLINES: decode_jsonlines}
+    decoders = {
+        CSV: decode_csv,
+        JSON: decode_json,
+        JSONLINES: decode_jsonlines,
+        RECORDIO_PROTOBUF: decode_recordio_protobuf,
+    }
     features = decoders[media_type](body, feature_dim)
     _check_finite(features)
     return features
@@ -109,15 +125,58 @@ def decode_jsonlines(body: bytes, feature_dim: int) -> np.ndarray:
     return _instances_to_features(instances, feature_dim, _may_hold_booleans(body))
 
 
+def decode_recordio_protobuf(body: bytes, feature_dim: int) -> np.ndarray:
+    """RecordIO-protobuf records, dense or sparse, any label ignored; shape (n, feature_dim)."""
+    stream = io.BytesIO(body)
+    try:
+        blocks = list(
+            recordio_protobuf.read_blocks(
+                stream, feature_dim, PROTOBUF_BLOCK_ROWS, labelled=False, dtype=np.float64
+            )
+        )
+    except recordio_protobuf.RecordProblem as problem:
+        raise PayloadError(str(problem)) from None
+    return np.concatenate(blocks)
+
+
 def encode(media_type: str, scores: np.ndarray) -> bytes:
-    """The response body for ``scores`` of shape (n_rows,), as ``JSON`` or ``JSONLINES``."""
-    finite = np.isfinite(scores)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0]) + 1
-        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
+    """The response body for ``scores`` of shape (n_rows,), as ``JSON``, ``JSONLINES`` or
+    ``RECORDIO_PROTOBUF``."""
+    _check_finite(scores)
+    if media_type == RECORDIO_PROTOBUF:
+        return recordio_protobuf.encode_predictions({"score": s} for s in scores.tolist())
     if media_type == JSONLINES:
         return ('{"score":' + join_numbers(scores, '}\n{"score":') + "}\n").encode()
     return ('{"predictions":[{"score":' + join_numbers(scores, '},{"score":') + "}]}").encode()
+
+
+def encode_predictions(media_type: str, predictions: dict[str, np.ndarray]) -> bytes:
+    """The response body for ``predictions`` (``artifact.LinearModel.predictions``): a
+    ``score`` array of shape (n_rows,) or (n_rows, num_classes), and for a classifier
+    ``predicted_label`` (n_rows,) integers; as ``JSON``, ``JSONLINES`` or ``RECORDIO_PROTOBUF``."""
+    scores = predictions["score"]
+    if "predicted_label" not in predictions:
+        return encode(media_type, scores)
+    _check_finite(scores)
+    labels = predictions["predicted_label"].tolist()
+    rows = [
+        {"score": score, "predicted_label": label}
+        for score, label in zip(scores.tolist(), labels, strict=True)
+    ]
+    if media_type == RECORDIO_PROTOBUF:
+        return recordio_protobuf.encode_predictions(rows)
+    if media_type == JSONLINES:
+        return "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows).encode()
+    return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
+
+
+def _check_finite(scores: np.ndarray) -> None:
+    """PayloadError naming the first row (from 1) of ``scores`` (n_rows,) or (n_rows, k) that
+    holds an infinite or NaN score."""
+    finite = np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0]) + 1
+        raise PayloadError(f"row {row}: the score overflows (the features are too large)")
 
 
 def join_numbers(values: np.ndarray, separator: str) -> str:

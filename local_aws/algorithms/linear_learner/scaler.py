@@ -2,7 +2,8 @@
 
 Statistics use whole mini-batches until at least ``num_point_for_scaler`` rows are seen (a
 trailing partial batch is used only when it is the only one), population standard deviation
-(ddof=0), and scale 1 for zero-variance columns.
+(ddof=0), and scale 1 for zero-variance columns. A classifier's label is never scaled (mean 0,
+scale 1, logged as ``None`` as the real container does).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Scaler:
     feature_scale: np.ndarray
     label_mean: float
     label_scale: float
+    label_statistics: bool = True  # False for a classifier: the label is left as it is
 
     def apply(self, values: np.ndarray) -> None:
         """Scale a (1 + d, n_rows) float32 block in place (row 0 = label)."""
@@ -32,20 +34,23 @@ class Scaler:
         values[0] -= np.float32(self.label_mean)
         values[0] *= np.float32(1.0 / self.label_scale)
 
-    def fold(self, weights: np.ndarray, bias: float) -> tuple[np.ndarray, float]:
-        """Weights (d,) and bias of a scaled-space model, in raw units: ``score = x @ w + b``."""
+    def fold(self, weights: np.ndarray, bias):
+        """Weights (d,) or (d, k) and bias (scalar or (k,)) of a scaled-space model, in raw
+        units: ``score = x @ w + b``."""
         weights = np.asarray(weights, dtype=np.float64)
-        raw_weights = self.label_scale * weights / self.feature_scale
-        centred = float(bias) - float((self.feature_mean / self.feature_scale) @ weights)
-        return raw_weights, self.label_scale * centred + self.label_mean
+        per_feature = self.feature_scale.reshape((-1,) + (1,) * (weights.ndim - 1))
+        raw_weights = self.label_scale * weights / per_feature
+        centred = np.asarray(bias, np.float64) - (self.feature_mean / self.feature_scale) @ weights
+        raw_bias = self.label_scale * centred + self.label_mean
+        return raw_weights, (float(raw_bias) if raw_bias.ndim == 0 else raw_bias)
 
     def as_dict(self) -> dict:
         """JSON-ready statistics (stored in the model's metadata)."""
         return {
             "mean_weight": self.feature_mean.tolist(),
             "stdev_weight": self.feature_scale.tolist(),
-            "mean_label": self.label_mean,
-            "stdev_label": self.label_scale,
+            "mean_label": self.label_mean if self.label_statistics else None,
+            "stdev_label": self.label_scale if self.label_statistics else None,
         }
 
     def log_text(self) -> str:
@@ -55,10 +60,13 @@ class Scaler:
             vector = np.atleast_1d(np.asarray(values, dtype=np.float32))
             return f"\n{np.array2string(vector)}\n<NDArray {vector.size} @cpu(0)>"
 
+        def label(values) -> str:
+            return ndarray(values) if self.label_statistics else "None"
+
         return (
             f" {{'stdev_weight': {ndarray(self.feature_scale)}, "
-            f"'stdev_label': {ndarray(self.label_scale)}, "
-            f"'mean_label': {ndarray(self.label_mean)}, "
+            f"'stdev_label': {label(self.label_scale)}, "
+            f"'mean_label': {label(self.label_mean)}, "
             f"'mean_weight': {ndarray(self.feature_mean)}}}"
         )
 
@@ -89,4 +97,5 @@ def fit_scaler(batches: Iterable[np.ndarray], config: Config) -> tuple[Scaler, i
         mean[0] = 0.0
     if not config.normalize_label:
         scale[0] = 1.0
-    return Scaler(mean[1:], scale[1:], float(mean[0]), float(scale[0])), rows
+    scaler = Scaler(mean[1:], scale[1:], float(mean[0]), float(scale[0]), not config.is_classifier)
+    return scaler, rows

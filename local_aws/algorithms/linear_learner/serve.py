@@ -1,7 +1,8 @@
 """The inference HTTP server: SageMaker's container contract for a trained linear-learner.
 
 ``GET /ping`` answers 200 (the model is loaded before the port opens), ``POST /invocations``
-scores CSV, JSON or JSON Lines rows (see ``payloads`` and ``content_types``), and
+scores CSV, JSON, JSON Lines or RecordIO-protobuf rows and answers JSON (the default), JSON
+Lines or RecordIO-protobuf (see ``payloads`` and ``content_types``), and
 ``GET /execution-parameters`` gives batch transform its defaults. A request that cannot be scored
 gets a 4xx with a plain-text reason; the server keeps serving.
 
@@ -33,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from . import artifact
 from .content_types import request_format, response_format
-from .payloads import InvocationError, decode, encode
+from .payloads import InvocationError, decode, encode_predictions
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -56,12 +57,7 @@ def load_model(model_dir: str | Path) -> artifact.LinearModel:
     tarball = path / "model.tar.gz"
     if path.is_dir() and not (path / artifact.MODEL_FILE).exists() and tarball.exists():
         path = tarball
-    model = artifact.load(path)
-    if model.predictor_type != "regressor":
-        raise artifact.ArtifactError(
-            f"{model_dir} holds a {model.predictor_type} model; this server scores regressors"
-        )
-    return model
+    return artifact.load(path)
 
 
 def invoke(
@@ -74,7 +70,7 @@ def invoke(
     request_type = request_format(content_type)
     response_type = response_format(accept)
     features = decode(request_type, body, model.feature_dim)
-    return response_type, encode(response_type, model.predict(features))
+    return response_type, encode_predictions(response_type, model.predictions(features))
 
 
 class InferenceServer(ThreadingHTTPServer):

@@ -1,10 +1,16 @@
-"""Training a linear-learner regressor: the Python API behind the container's ``train`` command.
+"""Training linear-learner (regressor, binary or multiclass classifier): the Python API behind
+the container's ``train`` command.
 
 ``train(hyperparameters, channels, model_dir)`` validates the hyperparameters, fits the scaler on
 the first rows of ``train``, trains ``num_models`` models in parallel for up to ``epochs`` passes
-(early stopping on the best model), keeps the best (model, epoch) snapshot by validation loss (by
-training loss without a ``validation`` channel), scores it on ``test``, and saves it with
-``artifact.save`` in raw units. Every pass streams its channel; nothing is held per row.
+(early stopping on the best model's objective), keeps the best (model, epoch) snapshot, scores it
+on ``test``, and saves it with ``artifact.save`` in raw units. The snapshot is the lowest
+validation objective (training objective without a ``validation`` channel); a binary classifier
+with a validation channel and a threshold criterion (``accuracy``, ``f_beta``, ...) is selected
+by that criterion on validation instead, at each model's best threshold (``thresholds``).
+Classifiers then set their threshold and metrics on one more pass of the selected model over
+validation (train without it). Every pass streams its channel; a binary classifier's scoring
+passes hold one float per row (the calibration sample and the ROC curve need them).
 """
 
 from __future__ import annotations
@@ -19,15 +25,18 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import artifact
+from . import artifact, thresholds
 from .channels import ChannelSource
-from .csv_blocks import Block, PassLayout, minibatches, read_pass
+from .classification_metrics import MulticlassTally, binary_metrics
+from .csv_blocks import Block, PassLayout, minibatches
 from .errors import ClientError
 from .hyperparameters import DEFAULTS_SHOWN, load_defaults, resolve
-from .losses import Loss
-from .memory_budget import check_training
+from .labels import check_labels, class_counts, class_weights
+from .losses import ClassifierLoss, Loss
+from .memory_budget import check_calibration_sample, check_training
 from .model_grid import ModelSettings, model_grid
 from .parallel_models import ParallelModels
+from .passes import read_pass
 from .scaler import Scaler, fit_scaler
 from .training_log import TrainingLog, print_line
 
@@ -67,20 +76,21 @@ class TrainingResult:
     settings: ModelSettings
     epochs_run: int
     stopped_early: bool
-    scores: dict[str, dict[str, float]]  # channel -> {objective, "mse", "absolute_loss"}
+    scores: dict[str, dict[str, float]]  # channel -> {metric name as logged: value}
     history: list[EpochRecord]
     train_rows: int
     feature_dim: int
+    threshold: float | None = None  # a binary classifier's decision threshold
 
 
 @dataclass
 class _Snapshot:
-    value: float
+    value: float  # the selection value (lower is better)
     model: int
     epoch: int
-    weights: np.ndarray
-    bias: float
-    validation_scores: dict[str, float] | None
+    weights: np.ndarray  # (d, outputs), scaled space
+    bias: np.ndarray  # (outputs,)
+    validation_scores: dict[str, float] | None  # a regressor's, with a validation channel
 
 
 def train(
@@ -124,6 +134,8 @@ class _Training:
             self.config.quantile,
             self.config.loss_insensitivity,
         )
+        self.threshold = None
+        self.class_counts = np.zeros(max(self.config.num_classes, 2), np.int64)
         self.records_seen = 0
         self.batches_seen = 0
 
@@ -137,6 +149,10 @@ class _Training:
                 log.info(f"The channel '{name}' is in pipe input mode under {channel.location}.")
         log.info("Create Store: local")
         self.scaler = self._fit_scaler()
+        if config.is_classifier:
+            self.loss = ClassifierLoss(
+                config.loss, config.outputs, config.margin, class_weights(config, self.class_counts)
+            )
         self.feature_dim = self.scaler.feature_mean.shape[0]
         self.settings = model_grid(config)
         models = ParallelModels(
@@ -151,7 +167,7 @@ class _Training:
         scores = self._final_scores(history, best)
         settings = self.settings[best.model]
         log.info(f"Best model found for hyperparameters: {json.dumps(settings.as_dict())}")
-        weights, bias = best.weights[:, None], np.float32(best.bias)
+        weights, bias = best.weights, best.bias
         if "test" in self.channels:
             scores["test"] = self._test_scores(weights, bias)
         else:
@@ -175,6 +191,7 @@ class _Training:
             history=history,
             train_rows=self.train_rows,
             feature_dim=self.feature_dim,
+            threshold=self.threshold,
         )
 
     # -- scaler -----------------------------------------------------------------------------
@@ -188,8 +205,9 @@ class _Training:
         try:  # the scaler needs only the first rows: the pass is closed early
             first = next(blocks)
             self._check_memory(first.values.shape[0] - 1)
-            batches = minibatches(itertools.chain([first], blocks), config.mini_batch_size)
-            scaler, rows = fit_scaler(batches, config)
+            checked = self._checked(itertools.chain([first], blocks))
+            batches = minibatches(checked, config.mini_batch_size)
+            scaler, rows = fit_scaler(self._counted(batches), config)
         finally:
             blocks.close()
         if rows < config.mini_batch_size:
@@ -210,7 +228,22 @@ class _Training:
         shown = f"feature_dim='{config.feature_dim}'"
         if config.feature_dim is None:
             shown = f"feature_dim='auto' ({data_features} in the data)"
-        check_training(data_features, config.num_models, config.mini_batch_size, shown)
+        columns = config.num_models * config.outputs
+        check_training(data_features, columns, config.mini_batch_size, shown)
+
+    def _checked(self, blocks: Iterator[Block]) -> Iterator[Block]:
+        """``blocks``, each checked for a classifier's labels (``labels.check_labels``)."""
+        for block in blocks:
+            if self.config.is_classifier:
+                check_labels(block, self.config)
+            yield block
+
+    def _counted(self, batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """``batches``, their classes counted for the class weights (classifiers)."""
+        for batch in batches:
+            if self.config.is_classifier:
+                self.class_counts += class_counts(batch[0], self.config)
+            yield batch
 
     # -- epochs -----------------------------------------------------------------------------
 
@@ -229,15 +262,17 @@ class _Training:
             for model, value in enumerate(train_loss):
                 log.model_metric(f"train_{objective}", float(value), model, epoch)
             log.quality("train", objective, float(train_loss[0]), epoch)
-            validation = None
+            validation, selection = None, None
             if "validation" in self.channels:
-                validation = self._scores_per_model("validation", models.weights, models.bias)
+                validation, selection = self._validation_per_model(models)
                 for model, value in enumerate(validation[objective]):
                     log.model_metric(f"validation_{objective}", float(value), model, epoch)
                 log.quality("validation", objective, float(validation[objective][0]), epoch)
             losses = train_loss if validation is None else validation[objective]
             leader = _leader(losses, models, epoch, objective)
             value = float(losses[leader])
+            chosen = leader if selection is None else _leader(selection, models, epoch, objective)
+            chosen_value = value if selection is None else float(selection[chosen])
             log.criterion(epoch, objective, value)
             gain = None if criterion_best is None else criterion_best - value
             improved = gain is None or (
@@ -249,8 +284,9 @@ class _Training:
                 log.info(f"Epoch {epoch}: Loss improved. Updating best model")
             else:
                 without_improvement += 1
-            if best is None or value < best.value:
-                best = _snapshot(models, leader, epoch, value, validation)
+            if best is None or chosen_value < best.value:
+                regression_scores = None if self.config.is_classifier else validation
+                best = _snapshot(models, chosen, epoch, chosen_value, regression_scores)
             stop = without_improvement > config.early_stopping_patience
             if stop:
                 log.info("Early stop condition met. Stopping training.")
@@ -288,9 +324,58 @@ class _Training:
 
     def _scaled_pass(self, channel: str) -> Iterator[Block]:
         layout = PassLayout(channel, self.config.mini_batch_size, self.feature_dim + 1)
-        for block in read_pass(self.channels[channel], layout):
+        for block in self._checked(read_pass(self.channels[channel], layout)):
             self.scaler.apply(block.values)
             yield block
+
+    def _validation_per_model(self, models: ParallelModels):
+        """(objective per model, selection value per model or None) on ``validation``.
+
+        The selection value (lower is better) is minus a binary classifier's criterion at
+        its best threshold on the first ``num_calibration_samples`` rows; None when the
+        objective selects (regressors, multiclass, loss criteria)."""
+        if not self.config.is_classifier:
+            return self._scores_per_model("validation", models.weights, models.bias), None
+        calibrate = (
+            self.config.predictor_type == "binary_classifier"
+            and self.config.selection_criteria not in thresholds.LOSS_CRITERIA
+        )
+        limit = self.config.num_calibration_samples if calibrate else 0
+        objective, probabilities, labels = self._classifier_pass(
+            "validation", models.weights, models.bias, limit
+        )
+        if not calibrate:
+            return {self.loss.objective_name: objective}, None
+        criteria = [
+            thresholds.select(probabilities[:, model], labels, self.config)[1]
+            for model in range(probabilities.shape[1])
+        ]
+        return {self.loss.objective_name: objective}, -np.array(criteria)
+
+    def _classifier_pass(self, channel: str, weights, bias, keep_rows: int, tally=None):
+        """One pass of classifier models over ``channel``: (mean objective per model,
+        P(class 1) of the first ``keep_rows`` rows (rows, models) float32, their labels).
+        A ``MulticlassTally`` given as ``tally`` counts every row's class probabilities."""
+        totals = np.zeros(weights.shape[1] // self.config.outputs)
+        kept_scores, kept_labels = [], []
+        rows = 0
+        for block in self._scaled_pass(channel):
+            labels = block.values[0]
+            scores = block.values[1:].T @ weights + bias
+            if tally is not None:
+                tally.add(self.loss.probabilities(scores), labels)
+            if rows < keep_rows:
+                take = min(block.n_rows, keep_rows - rows)
+                check_calibration_sample(
+                    rows + take, totals.size, self.config.num_calibration_samples
+                )
+                kept_scores.append(self.loss.probabilities(scores[:take]).astype(np.float32))
+                kept_labels.append(labels[:take].astype(np.int8))
+            totals += self.loss.batch(scores, labels)[0]
+            rows += block.n_rows
+        kept = np.concatenate(kept_scores) if kept_scores else np.zeros((0, totals.size))
+        labels = np.concatenate(kept_labels) if kept_labels else np.zeros(0, np.int8)
+        return totals / rows, kept, labels
 
     def _scores_per_model(self, channel: str, weights, bias) -> dict[str, np.ndarray]:
         """Objective, mse and absolute loss in label units, per model, over a full pass."""
@@ -313,16 +398,17 @@ class _Training:
     def _final_scores(self, history: list[EpochRecord], best: _Snapshot) -> dict:
         last = history[-1]
         objective = self.loss.objective_name
-        if best.validation_scores is not None:
+        channel = "validation" if "validation" in self.channels else "train"
+        if channel == "validation":
             self.log.criterion(last.epoch, objective, last.criterion)
             if last.improved:
                 self.log.info(f"Epoch {last.epoch}: Loss improved. Updating best model")
+        if best.validation_scores is not None:
             scores = best.validation_scores
-            self.log.scores("validation", scores)
-            return {"validation": scores}
-        scores = self._single_model_scores("train", best.weights[:, None], np.float32(best.bias))
-        self.log.scores("train", scores)
-        return {"train": scores}
+        else:
+            scores = self._single_model_scores(channel, best.weights, best.bias)
+        self.log.scores(channel, scores)
+        return {channel: scores}
 
     def _test_scores(self, weights, bias) -> dict[str, float]:
         started = time.time()
@@ -331,13 +417,36 @@ class _Training:
         self.log.scores("test", scores)
         return scores
 
+    def _classifier_scores(self, channel: str, weights, bias) -> dict[str, float]:
+        """One model's objective and metrics over ``channel``; a binary classifier's first
+        such pass (validation, else train) also sets ``self.threshold`` (``thresholds``)."""
+        config = self.config
+        if config.predictor_type == "multiclass_classifier":
+            tally = MulticlassTally(config.num_classes, config.accuracy_top_k, config.f_beta)
+            objective = self._classifier_pass(channel, weights, bias, 0, tally)[0]
+            return {self.loss.objective_name: float(objective[0]), **tally.metrics()}
+        objective, probabilities, labels = self._classifier_pass(channel, weights, bias, 2**62)
+        probabilities = probabilities[:, 0]
+        if self.threshold is None:
+            calibration = config.num_calibration_samples
+            self.threshold = thresholds.select(
+                probabilities[:calibration], labels[:calibration], config
+            )[0]
+        metrics = binary_metrics(probabilities, labels, self.threshold, config.f_beta)
+        return {self.loss.objective_name: float(objective[0]), **metrics}
+
     def _single_model_scores(self, channel: str, weights, bias) -> dict[str, float]:
+        if self.config.is_classifier:
+            return self._classifier_scores(channel, weights, bias)
         return {k: float(v[0]) for k, v in self._scores_per_model(channel, weights, bias).items()}
 
     def _save(self, model_dir: Path, best: _Snapshot, scores, epochs_run) -> artifact.LinearModel:
-        weights, bias = self.scaler.fold(best.weights, best.bias)
-        values = [*weights, bias, *(v for channel in scores.values() for v in channel.values())]
-        if not np.isfinite(values).all():
+        multiclass = self.config.predictor_type == "multiclass_classifier"
+        snapshot = (best.weights, best.bias) if multiclass else (best.weights[:, 0], best.bias[0])
+        weights, bias = self.scaler.fold(*snapshot)
+        values = [v for channel in scores.values() for v in channel.values()]
+        finite = np.isfinite(weights).all() and np.isfinite(bias).all()
+        if not (finite and np.isfinite(values).all()):
             raise ClientError(
                 "The selected model has non-finite weights or scores (its raw-unit weights "
                 f"overflow): {DIVERGED_HINT}"
@@ -354,7 +463,11 @@ class _Training:
             "scaler": self.scaler.as_dict(),
             "hyperparameters": self.final_configuration,
         }
-        model = artifact.LinearModel(weights, bias, self.config.predictor_type, metadata)
+        if self.config.is_classifier:
+            weights_used = self.loss.class_weights
+            metadata["class_weights"] = None if weights_used is None else weights_used.tolist()
+        threshold = thresholds.DEFAULT_THRESHOLD if self.threshold is None else self.threshold
+        model = artifact.LinearModel(weights, bias, self.config.predictor_type, metadata, threshold)
         artifact.save(model, model_dir)
         return model
 
@@ -390,8 +503,9 @@ def _snapshot(models: ParallelModels, model: int, epoch: int, value: float, vali
     scores = None
     if validation is not None:
         scores = {name: float(values[model]) for name, values in validation.items()}
+    columns = models.columns(model)
     return _Snapshot(
-        value, model, epoch, models.weights[:, model].copy(), float(models.bias[model]), scores
+        value, model, epoch, models.weights[:, columns].copy(), models.bias[columns].copy(), scores
     )
 
 

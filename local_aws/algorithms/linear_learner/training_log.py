@@ -16,6 +16,9 @@ from collections.abc import Callable
 
 HOST = "algo-1"
 ALGORITHM = "Linear Learner"
+LOSS_TAGGED = ("mse", "absolute_loss")
+"""Metrics tagged ``<loss>`` besides the ``*_objective`` ones; every other is ``<score>``
+(reference training log §3)."""
 
 
 def py2_float(value: float) -> str:
@@ -80,10 +83,12 @@ class TrainingLog:
         self.metrics(counters, dimensions, start, time.time())
 
     def quality(self, channel: str, name: str, value: float, epoch: int | None = None) -> None:
+        """``#quality_metric: host=algo-1, [epoch=N, ]<channel> <name> <loss|score>=<value>``."""
         epoch_part = "" if epoch is None else f"epoch={epoch}, "
+        tag = "loss" if name.endswith("_objective") or name in LOSS_TAGGED else "score"
         value_text = py2_float(value)
         self.info(
-            f"#quality_metric: host={self.host}, {epoch_part}{channel} {name} <loss>={value_text}"
+            f"#quality_metric: host={self.host}, {epoch_part}{channel} {name} <{tag}>={value_text}"
         )
 
     def criterion(self, epoch: int, name: str, value: float) -> None:
