@@ -170,7 +170,8 @@ class TransformWorker:
 
     def _plan(self) -> Plan:
         """The request settings: the job's, else the container's execution parameters, else
-        AWS's defaults (MaxConcurrentTransforms 1, MaxPayloadInMB 6, SingleRecord)."""
+        MaxConcurrentTransforms 1 and MaxPayloadInMB 6 (AWS's documented defaults) and
+        SingleRecord (our choice: AWS documents no default strategy)."""
         given = self.settings
         offered = self._execution_parameters()
         by_label = {label: strategy for strategy, label in STRATEGY_LABELS.items()}
@@ -180,12 +181,12 @@ class TransformWorker:
         payload_mb = given.max_payload_mb
         if payload_mb is None:
             payload_mb = _positive(offered.get("MaxPayloadInMB"), DEFAULT_MAX_PAYLOAD_MB)
-        concurrent = given.max_concurrent or _positive(offered.get("MaxConcurrentTransforms"), 1)
+        parallel = given.max_concurrent or _positive(offered.get("MaxConcurrentTransforms"), 1)
         self._on_data_log(
-            f"[sagemaker logs]: MaxConcurrentTransforms={concurrent}, "
+            f"[sagemaker logs]: MaxConcurrentTransforms={parallel}, "
             f"MaxPayloadInMB={payload_mb}, BatchStrategy={STRATEGY_LABELS[strategy]}"
         )
-        return Plan(strategy, payload_mb, concurrent)
+        return Plan(strategy, payload_mb, parallel)
 
     def _execution_parameters(self) -> dict:
         """The container's ``GET /execution-parameters`` answer, or {} if it has none."""

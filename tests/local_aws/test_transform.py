@@ -17,6 +17,7 @@ from local_aws.sagemaker.transform import check_request
 from local_aws.sagemaker.transform_jobs import TRANSFORM_LOG_GROUP
 
 from . import flow
+from .test_recordio_protobuf_flow import protobuf_records
 
 
 def features_csv(rows: int, seed: int) -> bytes:
@@ -294,11 +295,16 @@ def test_stop_transform_job(aws, clients, model):
         clients.sagemaker.stop_transform_job(TransformJobName="tf-stop")
 
 
-def test_recordio_split_passes_whole_frames_to_the_model(aws, clients, model):
-    """Until the container reads RecordIO-protobuf, its 415 fails the job clearly; a stream
-    that is no RecordIO fails it naming the byte offset."""
-    put(clients, aws, "tf/in8/frames.rec", b"".join(frame(b"1,2") for _ in range(3)))
-    answer = run(
+def test_recordio_split_sends_protobuf_records_scored_as_their_csv(aws, clients, model):
+    """SplitType RecordIO with RecordIO-protobuf records (one Record per row, as the SDK
+    writes them), several frames per request; a stream that is no RecordIO fails naming the
+    byte offset; a frame whose payload is no Record fails with the model's 400."""
+    features = np.random.default_rng(12).normal(size=(300, flow.FEATURES)).astype(np.float32)
+    put(clients, aws, "tf/in8/rows.rec", protobuf_records(features))
+    csv = "".join(f"{a!r},{b!r}\n" for a, b in features.tolist()).encode()
+    put(clients, aws, "tf/in8csv/rows.csv", csv)
+    common = {"Accept": "application/jsonlines", "AssembleWith": "Line"}
+    protobuf = run(
         clients,
         job_request(
             "tf-recordio",
@@ -307,13 +313,47 @@ def test_recordio_split_passes_whole_frames_to_the_model(aws, clients, model):
             f"s3://{aws.bucket}/tf/out8",
             SplitType="RecordIO",
             ContentType="application/x-recordio-protobuf",
-            BatchStrategy="SingleRecord",
+            BatchStrategy="MultiRecord",
+            MaxPayloadInMB=1,
+            **common,
+        ),
+    )
+    assert protobuf["TransformJobStatus"] == "Completed", protobuf.get("FailureReason")
+    plain = run(
+        clients,
+        job_request(
+            "tf-recordio-csv",
+            model,
+            f"s3://{aws.bucket}/tf/in8csv/",
+            f"s3://{aws.bucket}/tf/out8csv",
+            **common,
+        ),
+    )
+    assert plain["TransformJobStatus"] == "Completed", plain.get("FailureReason")
+    scores = [
+        [json.loads(line)["score"] for line in read(clients, uri).decode().splitlines()]
+        for uri in (
+            f"s3://{aws.bucket}/tf/out8/rows.rec.out",
+            f"s3://{aws.bucket}/tf/out8csv/rows.csv.out",
+        )
+    ]
+    assert len(scores[0]) == 300
+    assert scores[0] == pytest.approx(scores[1], rel=1e-6, abs=1e-6)
+    put(clients, aws, "tf/in10rec/frames.rec", b"".join(frame(b"1,2") for _ in range(3)))
+    answer = run(
+        clients,
+        job_request(
+            "tf-recordio-not-records",
+            model,
+            f"s3://{aws.bucket}/tf/in10rec/",
+            f"s3://{aws.bucket}/tf/out10rec",
+            SplitType="RecordIO",
+            ContentType="application/x-recordio-protobuf",
         ),
     )
     assert answer["TransformJobStatus"] == "Failed"
     assert answer["FailureReason"].startswith(
-        f"ClientError: {aws.bucket}/tf/in8/frames.rec: the model answered 415: "
-        "Content-Type 'application/x-recordio-protobuf' is not supported"
+        f"ClientError: {aws.bucket}/tf/in10rec/frames.rec: the model answered 400: "
     )
     put(clients, aws, "tf/in9/bad.rec", b"1,2\n3,4\n")
     answer = run(
