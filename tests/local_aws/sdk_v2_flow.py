@@ -3,7 +3,7 @@
 Run by ``test_sdk_v2_flow.py`` with the Python of a venv holding SDK v2
 (``requirements-sdk-v2.txt``; v2 cannot share a venv with v3), in the emulator's client
 environment (``local_aws.start().env``, what ``python -m local_aws serve`` prints). It
-imports nothing from this project but ``loopback_lookups`` beside it, prints each step and
+imports nothing from this project but ``flow_script`` beside it, prints each step and
 fails (exit status 1) at the first step that does not behave; every host name lookup other
 than the loopback address fails it.
 
@@ -22,43 +22,31 @@ channels, ``best_training_job``, ``HyperparameterTuningJobAnalytics(...).datafra
 
 from __future__ import annotations
 
+# isort: off
+from flow_script import check, run, step  # beside this script: limits lookups to loopback
+
+# isort: on
 import json
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
-from loopback_lookups import loopback_only  # beside this script
-
-REFUSED: list[str] = []
-socket.getaddrinfo = loopback_only(REFUSED)
-
-import numpy as np  # noqa: E402
-import sagemaker  # noqa: E402
-from sagemaker import image_uris  # noqa: E402
-from sagemaker.analytics import (  # noqa: E402
+import numpy as np
+import sagemaker
+from sagemaker import image_uris
+from sagemaker.analytics import (
     HyperparameterTuningJobAnalytics,
     TrainingJobAnalytics,
 )
-from sagemaker.deserializers import JSONDeserializer  # noqa: E402
-from sagemaker.estimator import Estimator  # noqa: E402
-from sagemaker.inputs import TrainingInput  # noqa: E402
-from sagemaker.predictor import Predictor  # noqa: E402
-from sagemaker.serializers import CSVSerializer  # noqa: E402
-from sagemaker.tuner import ContinuousParameter, HyperparameterTuner  # noqa: E402
+from sagemaker.deserializers import JSONDeserializer
+from sagemaker.estimator import Estimator
+from sagemaker.inputs import TrainingInput
+from sagemaker.predictor import Predictor
+from sagemaker.serializers import CSVSerializer
+from sagemaker.tuner import ContinuousParameter, HyperparameterTuner
 
 FEATURES = 2
 TAGS = [{"Key": "project", "Value": "flight-delays"}]
-
-
-def step(text: str) -> None:
-    print(f"step: {text}", flush=True)
-
-
-def check(condition: bool, what: str) -> None:
-    if not condition:
-        raise AssertionError(what)
-    print(f"  ok: {what}", flush=True)
 
 
 def regression_csv(path: Path, rows: int, seed: int) -> None:
@@ -228,13 +216,4 @@ def tuning() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        tuning() if sys.argv[1:] == ["tuning"] else main()
-        check(REFUSED == [], "no host other than the loopback address was looked up")
-
-    except Exception as error:
-        print(f"FAILED: {type(error).__name__}: {error}", flush=True)
-        if REFUSED:
-            print(f"hosts looked up: {sorted(set(REFUSED))}", flush=True)
-        raise SystemExit(1) from error
-    sys.exit(0)
+    run(tuning if sys.argv[1:] == ["tuning"] else main)
