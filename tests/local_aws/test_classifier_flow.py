@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from . import flow
+from . import flow, tuning_flow
 
 CHANNELS = ("train", "validation", "test")
 
@@ -120,3 +120,41 @@ def test_a_multiclass_job_reports_its_metrics_and_its_endpoint_answers_probabili
     for prediction in predictions:
         assert len(prediction["score"]) == 3
         assert sum(prediction["score"]) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_tuning_a_binary_classifier_maximizes_validation_f_beta(aws, clients):
+    """A tuning job reads a classifier metric as its objective: each training job's
+    FinalHyperParameterTuningJobObjectiveMetric is its own ``validation:binary_f_beta``, and the
+    best job has the highest."""
+    channels = {}
+    for seed, channel in enumerate(("train", "validation")):
+        key = f"tune-binary/{channel}/{channel}.csv"
+        clients.s3.put_object(Bucket=aws.bucket, Key=key, Body=classifier_csv(600, seed, 2))
+        channels[channel] = f"s3://{aws.bucket}/tune-binary/{channel}/"
+    request = tuning_flow.tuning_request(
+        "tune-binary",
+        aws.role_arn,
+        channels,
+        f"s3://{aws.bucket}/tune-binary/out",
+        max_jobs=3,
+        objective_type="Maximize",
+        static={"predictor_type": "binary_classifier"},
+    )
+    config = request["HyperParameterTuningJobConfig"]
+    config["HyperParameterTuningJobObjective"]["MetricName"] = "validation:binary_f_beta"
+    clients.sagemaker.create_hyper_parameter_tuning_job(**request)
+    answer = tuning_flow.wait_for_tuning(clients.sagemaker, "tune-binary")
+
+    assert answer["HyperParameterTuningJobStatus"] == "Completed", answer.get("FailureReason")
+    objectives = {}
+    for summary in tuning_flow.training_jobs_of(clients.sagemaker, "tune-binary"):
+        name = summary["TrainingJobName"]
+        described = clients.sagemaker.describe_training_job(TrainingJobName=name)
+        metrics = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
+        objective = summary["FinalHyperParameterTuningJobObjectiveMetric"]
+        assert objective["MetricName"] == "validation:binary_f_beta"
+        assert objective["Value"] == pytest.approx(metrics["validation:binary_f_beta"])
+        objectives[name] = objective["Value"]
+    assert len(objectives) == 3 and max(objectives.values()) > 0.8
+    best = answer["BestTrainingJob"]
+    assert objectives[best["TrainingJobName"]] == max(objectives.values())
