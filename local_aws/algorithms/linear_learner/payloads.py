@@ -142,7 +142,7 @@ def decode_recordio_protobuf(body: bytes, feature_dim: int) -> np.ndarray:
 def encode(media_type: str, scores: np.ndarray) -> bytes:
     """The response body for ``scores`` of shape (n_rows,), as ``JSON``, ``JSONLINES`` or
     ``RECORDIO_PROTOBUF``."""
-    _check_finite(scores)
+    _check_scores_finite(scores)
     if media_type == RECORDIO_PROTOBUF:
         return recordio_protobuf.encode_predictions({"score": s} for s in scores.tolist())
     if media_type == JSONLINES:
@@ -157,7 +157,7 @@ def encode_predictions(media_type: str, predictions: dict[str, np.ndarray]) -> b
     scores = predictions["score"]
     if "predicted_label" not in predictions:
         return encode(media_type, scores)
-    _check_finite(scores)
+    _check_scores_finite(scores)
     labels = predictions["predicted_label"].tolist()
     rows = [
         {"score": score, "predicted_label": label}
@@ -170,7 +170,7 @@ def encode_predictions(media_type: str, predictions: dict[str, np.ndarray]) -> b
     return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
 
 
-def _check_finite(scores: np.ndarray) -> None:
+def _check_scores_finite(scores: np.ndarray) -> None:
     """PayloadError naming the first row (from 1) of ``scores`` (n_rows,) or (n_rows, k) that
     holds an infinite or NaN score."""
     finite = np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
