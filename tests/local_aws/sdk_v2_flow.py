@@ -178,17 +178,18 @@ def tuning() -> None:
         sagemaker_session=session,
     )
     estimator.set_hyperparameters(
-        feature_dim=FEATURES, predictor_type="regressor", epochs=10, mini_batch_size=50
+        feature_dim=FEATURES, predictor_type="regressor", epochs=10, mini_batch_size=10
     )
     tuner = HyperparameterTuner(
         estimator,
         objective_metric_name="validation:objective_loss",
         hyperparameter_ranges={
-            "learning_rate": ContinuousParameter(1e-4, 0.5, scaling_type="Logarithmic"),
+            "learning_rate": ContinuousParameter(0.02, 0.3, scaling_type="Logarithmic"),
         },
         objective_type="Minimize",
         max_jobs=3,
         max_parallel_jobs=2,
+        random_seed=7,
         tags=TAGS,
     )
     tuner.fit(inputs, wait=True)
