@@ -51,7 +51,7 @@ lab: setup
 
 ## test: unit tests (SDK v2 in its own venv), the notebook replayed by nbval, and the linters
 test: setup-dev
-	SDK_V2_PYTHON=$(abspath $(SDK_V2_VENV))/bin/python $(PY) -m pytest
+	SDK_V2_PYTHON=$(abspath $(SDK_V2_VENV))/bin/python $(PY) -m pytest -n 2 --dist loadfile
 	LAB_BACKEND=local $(PY) -m pytest --nbval lab.ipynb --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
