@@ -97,12 +97,16 @@ class SageMakerBackend:
             raise ValidationException(f'Could not find {label} "{self._arn(kind, name)}".')
         return found
 
-    def _add(self, table: NameTable, name: str, item, label: str):
-        """``table[name] = item`` (returned) with the request's Tags, or ValidationException
-        if ``name`` is taken in any case or a tag breaks a rule."""
+    def _add(self, table: NameTable, name: str, item, label: str, in_use: str | None = None):
+        """``table[name] = item`` (returned) with the request's Tags; ValidationException if a
+        tag breaks a rule. A name taken in any case is ``ResourceInUse(in_use)`` when given (jobs,
+        as SageMaker answers them), else ValidationException ``Cannot create already existing
+        <label> "<arn>".``"""
         self.tags.check(item.request.get("Tags"))
         with self._lock:
             if name in table:
+                if in_use is not None:
+                    raise ResourceInUse(in_use)
                 raise ValidationException(f'Cannot create already existing {label} "{item.arn}".')
             table[name] = item
             self.tags.register(item.arn, item.request.get("Tags"))
@@ -127,17 +131,15 @@ class SageMakerBackend:
         for channel in request.get("InputDataConfig", []):
             _check_channel(channel)
             self._check_channel_objects(channel, request["RoleArn"])
-        self.tags.check(request.get("Tags"))
         arn = self._arn("training-job", name)
-        with self._lock:
-            if name in self.training_jobs:
-                raise ResourceInUse(
-                    "Training job names must be unique within an AWS account and region, "
-                    f"and a training job with this name already exists ({arn})"
-                )
-            job = TrainingJob(request, arn)
-            self.training_jobs[name] = job
-            self.tags.register(arn, request.get("Tags"))
+        job = self._add(
+            self.training_jobs,
+            name,
+            TrainingJob(request, arn),
+            "training job",
+            in_use="Training job names must be unique within an AWS account and region, "
+            f"and a training job with this name already exists ({arn})",
+        )
         _in_background(f"launch-{name}", self._launch_training, job)
         return {"TrainingJobArn": arn}
 

@@ -25,7 +25,7 @@ import time
 from ..moto_store import S3LocationError
 from ..workers.processes import error_text
 from ..workers.transform import InputObject, TransformSettings, TransformWorker
-from .exceptions import ResourceInUse, ValidationException
+from .exceptions import ValidationException
 from .hosting import instance_id
 from .names import NameTable
 from .transform import TransformJob, check_request
@@ -51,17 +51,15 @@ class TransformJobs:
         check_request(request)
         model = backend._model(request["ModelName"])
         objects = self._input_objects(request, model.request.get("ExecutionRoleArn", ""))
-        backend.tags.check(request.get("Tags"))
         arn = backend._arn("transform-job", name)
-        with self._lock:
-            if name in self.jobs:
-                raise ResourceInUse(
-                    "Transform job names must be unique within an AWS account and region, and a "
-                    f"transform job with this name already exists ({arn})"
-                )
-            job = TransformJob(request, arn)
-            self.jobs[name] = job
-            backend.tags.register(arn, request.get("Tags"))
+        job = backend._add(
+            self.jobs,
+            name,
+            TransformJob(request, arn),
+            "transform job",
+            in_use="Transform job names must be unique within an AWS account and region, and a "
+            f"transform job with this name already exists ({arn})",
+        )
         with job.lock:
             self._record(job)
         threading.Thread(

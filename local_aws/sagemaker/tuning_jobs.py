@@ -18,8 +18,7 @@ comes from:
 from __future__ import annotations
 
 from ..workers.tuning import TuningRun
-from .exceptions import ResourceInUse, ResourceNotFound, ValidationException
-from .hosting import sagemaker_arn
+from .exceptions import ResourceNotFound, ValidationException
 from .names import NameTable
 from .tuning import TuningJob, check_request
 from .tuning_space import SearchSpace, parse
@@ -41,7 +40,7 @@ class TuningJobs:
     # ------------------------------------------------------------ what a TuningRun calls
 
     def training_arn(self, name: str) -> str:
-        return sagemaker_arn(self.backend.region, self.backend.account_id, "training-job", name)
+        return self.backend._arn("training-job", name)
 
     def create_training_job(self, request: dict) -> dict:
         return self.backend.create_training_job(request)
@@ -61,23 +60,19 @@ class TuningJobs:
     def create(self, request: dict) -> dict:
         check_request(request)
         ranges, max_jobs = parse(request["HyperParameterTuningJobConfig"])
-        self.backend.tags.check(request.get("Tags"))
         name = request["HyperParameterTuningJobName"]
-        arn = sagemaker_arn(
-            self.backend.region, self.backend.account_id, "hyper-parameter-tuning-job", name
+        arn = self.backend._arn("hyper-parameter-tuning-job", name)
+        space = SearchSpace(request["HyperParameterTuningJobConfig"], ranges)
+        job = self.backend._add(
+            self.jobs,
+            name,
+            TuningJob(request, arn, max_jobs),
+            "tuning job",
+            in_use="Hyperparameter tuning job names must be unique within an AWS account and "
+            f"region, and a tuning job with this name already exists ({arn})",
         )
-        with self.backend._lock:
-            if name in self.jobs:
-                raise ResourceInUse(
-                    "Hyperparameter tuning job names must be unique within an AWS account and "
-                    f"region, and a tuning job with this name already exists ({arn})"
-                )
-            job = TuningJob(request, arn, max_jobs)
-            self.jobs[name] = job
-            self.backend.tags.register(arn, request.get("Tags"))
-            space = SearchSpace(request["HyperParameterTuningJobConfig"], ranges)
-            run = TuningRun(job, space, self, self._changed)
-            self._runs[job.name] = run
+        run = TuningRun(job, space, self, self._changed)
+        self._runs[job.name] = run
         with job.lock:
             self._changed(job)
         run.start()
