@@ -49,37 +49,42 @@ def check_training(feature_dim: int, num_models: int, mini_batch_size: int, show
 
     ``shown`` is how the message names feature_dim (e.g. ``feature_dim='auto' (3 in the data)``).
     """
-    need, limit = training_bytes(feature_dim, num_models, mini_batch_size), limit_bytes()
-    if need > limit:
-        raise ClientError(
-            f"Invalid hyperparameters {shown}, num_models='{num_models}', mini_batch_size="
-            f"'{mini_batch_size}': training would need about {need / GIB:,.1f} GiB of memory, "
-            f"more than the {limit / GIB:,.1f} GiB a training job may use here; "
-            "lower num_models, mini_batch_size or feature_dim"
-        )
+    _refuse_over_limit(
+        training_bytes(feature_dim, num_models, mini_batch_size),
+        f"Invalid hyperparameters {shown}, num_models='{num_models}', mini_batch_size="
+        f"'{mini_batch_size}': training",
+        "num_models, mini_batch_size or feature_dim",
+    )
 
 
 def check_scaler_sample(rows: int, n_columns: int, num_point_for_scaler: int) -> None:
     """ClientError if a scaler sample of ``rows`` rows would need more than ``limit_bytes()``."""
-    need, limit = 3 * FLOAT64 * rows * n_columns, limit_bytes()
-    if need > limit:
-        raise ClientError(
-            f"Invalid hyperparameter num_point_for_scaler='{num_point_for_scaler}': a scaler "
-            f"sample of {rows:,} rows of {n_columns} columns would need about "
-            f"{need / GIB:,.1f} GiB of memory, more than the {limit / GIB:,.1f} GiB a training "
-            "job may use here; lower num_point_for_scaler"
-        )
+    _refuse_over_limit(
+        3 * FLOAT64 * rows * n_columns,
+        f"Invalid hyperparameter num_point_for_scaler='{num_point_for_scaler}': a scaler "
+        f"sample of {rows:,} rows of {n_columns} columns",
+        "num_point_for_scaler",
+    )
 
 
 def check_calibration_sample(rows: int, models: int, num_calibration_samples: int) -> None:
     """ClientError if a binary classifier's kept scores (``rows`` x ``models`` float32 and one
     label byte per row, held up to twice while joined) would need more than ``limit_bytes()``."""
-    need, limit = 2 * (FLOAT32 * models + 1) * rows, limit_bytes()
+    _refuse_over_limit(
+        2 * (FLOAT32 * models + 1) * rows,
+        f"Invalid hyperparameter num_calibration_samples='{num_calibration_samples}': "
+        f"keeping the scores of {rows:,} rows for {models} models (to choose thresholds and "
+        "score the model)",
+        "num_calibration_samples or num_models",
+    )
+
+
+def _refuse_over_limit(need: int, what: str, lower: str) -> None:
+    """ClientError ``<what> would need about N GiB of memory, more than the L GiB a training job
+    may use here; lower <lower>`` if ``need`` bytes exceed ``limit_bytes()``."""
+    limit = limit_bytes()
     if need > limit:
         raise ClientError(
-            f"Invalid hyperparameter num_calibration_samples='{num_calibration_samples}': "
-            f"keeping the scores of {rows:,} rows for {models} models (to choose thresholds and "
-            f"score the model) would need about {need / GIB:,.1f} GiB of memory, more than the "
-            f"{limit / GIB:,.1f} GiB a training job may use here; lower num_calibration_samples "
-            "or num_models"
+            f"{what} would need about {need / GIB:,.1f} GiB of memory, more than the "
+            f"{limit / GIB:,.1f} GiB a training job may use here; lower {lower}"
         )
